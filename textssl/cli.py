@@ -1,0 +1,56 @@
+"""The ``textssl`` command. Each subcommand lives in ``textssl.commands.<name>`` and registers itself."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Subcommand modules, in the order ``textssl --help`` lists them. Each defines ``register(subparsers)``
+# which adds its parser and sets ``func`` (called with the parsed args, returns an exit code).
+COMMANDS = (
+    "quickstart",
+    "tokenizer",
+    "corrupt",
+    "data",
+    "pretrain",
+    "finetune",
+    "glue",
+    "push",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="textssl", description="Self-supervised pretraining of Transformer language models on text."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"textssl.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"textssl.commands.{name}":
+                continue  # subcommand not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        # Our own validation errors are written for users: show the message, not a traceback.
+        if getattr(args, "debug", False):
+            raise
+        print(f"textssl {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

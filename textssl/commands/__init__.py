@@ -1,0 +1,1 @@
+"""One module per ``textssl`` subcommand; each defines ``register(subparsers)``."""

@@ -1,0 +1,311 @@
+"""Tokenizer training, loading, and :class:`TokenizerInfo`, the per-vocabulary tables strategies need.
+
+Three tokenizer kinds are supported, trained with Hugging Face ``tokenizers`` and saved as ordinary
+``transformers`` tokenizer directories (loadable offline with ``AutoTokenizer.from_pretrained``):
+
+* ``wordpiece`` -- BERT style (Devlin et al., 2019), uncased, ``##`` marks word continuations.
+* ``bpe`` -- byte-level BPE in GPT-2 / RoBERTa style (Radford et al., 2019; Liu et al., 2019), ``Ġ`` marks a
+  word start.
+* ``unigram`` -- SentencePiece-style Unigram LM (Kudo, 2018) with T5's ``<extra_id_N>`` sentinels, ``▁`` marks
+  a word start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "tokenizer_assets"
+TOKENIZER_KINDS = ("wordpiece", "bpe", "unigram")
+NUM_SENTINELS = 100
+
+_SPECIALS = {
+    "wordpiece": {
+        "unk_token": "[UNK]",
+        "pad_token": "[PAD]",
+        "cls_token": "[CLS]",
+        "sep_token": "[SEP]",
+        "mask_token": "[MASK]",
+    },
+    "bpe": {
+        "bos_token": "<s>",
+        "pad_token": "<pad>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "mask_token": "<mask>",
+        "cls_token": "<s>",
+        "sep_token": "</s>",
+    },
+    "unigram": {
+        "pad_token": "<pad>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "mask_token": "<mask>",
+    },
+}
+
+
+class TokenizerError(ValueError):
+    """A tokenizer lacks something a strategy or objective needs, or cannot be found."""
+
+
+def _special_list(kind: str) -> list[str]:
+    seen: list[str] = []
+    for tok in _SPECIALS[kind].values():
+        if tok not in seen:
+            seen.append(tok)
+    if kind == "unigram":
+        seen += [f"<extra_id_{i}>" for i in range(NUM_SENTINELS)]
+    return seen
+
+
+def train_tokenizer(
+    kind: str,
+    texts: Iterable[str],
+    vocab_size: int,
+    output_dir: str | os.PathLike,
+    model_max_length: int = 512,
+    show_progress: bool = True,
+):
+    """Train a tokenizer of ``kind`` on an iterator of texts and save it to ``output_dir``.
+
+    Returns the ``transformers`` fast tokenizer. The directory is written atomically (temp dir + rename).
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if kind not in TOKENIZER_KINDS:
+        raise TokenizerError(f"unknown tokenizer kind {kind!r}; choose one of {', '.join(TOKENIZER_KINDS)}")
+    if vocab_size < 300:
+        raise TokenizerError(f"vocab_size={vocab_size} is too small; use at least 300")
+    specials = _special_list(kind)
+    if kind == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece(prefix="##")
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=vocab_size, special_tokens=specials, show_progress=show_progress
+        )
+    elif kind == "bpe":
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            special_tokens=specials,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=show_progress,
+        )
+    else:
+        tok = Tokenizer(models.Unigram())
+        tok.normalizer = normalizers.NFKC()
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+        trainer = trainers.UnigramTrainer(
+            vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>", show_progress=show_progress
+        )
+    tok.train_from_iterator(_nonempty(texts), trainer=trainer)
+    if tok.get_vocab_size() < 50:
+        raise TokenizerError("the training text produced almost no vocabulary; is the corpus empty?")
+
+    if kind == "wordpiece":
+        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+        )
+    elif kind == "bpe":
+        bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+        tok.post_processor = processors.TemplateProcessing(
+            single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)]
+        )
+    else:
+        eos = tok.token_to_id("</s>")
+        tok.post_processor = processors.TemplateProcessing(
+            single="$A </s>", pair="$A </s> $B:1 </s>:1", special_tokens=[("</s>", eos)]
+        )
+
+    extra = {}
+    if kind == "unigram":
+        extra["additional_special_tokens"] = [f"<extra_id_{i}>" for i in range(NUM_SENTINELS)]
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, model_max_length=model_max_length, **_SPECIALS[kind], **extra
+    )
+    _atomic_save(fast, Path(output_dir))
+    return fast
+
+
+def _nonempty(texts: Iterable[str]) -> Iterator[str]:
+    for t in texts:
+        if t and t.strip():
+            yield t
+
+
+def _atomic_save(tokenizer, output_dir: Path) -> None:
+    import shutil
+    import tempfile
+
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp", dir=output_dir.parent))
+    try:
+        tokenizer.save_pretrained(str(tmp))
+        _portable_config(tmp / "tokenizer_config.json")
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        os.replace(tmp, output_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _portable_config(path: Path) -> None:
+    """Name the generic fast-tokenizer class, which transformers 4.x and 5.x both load."""
+    import json
+
+    config = json.loads(path.read_text())
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+
+
+def resolve_tokenizer_path(name_or_path: str) -> str:
+    """Map a shipped tokenizer name (``wordpiece``, ``bpe``, ``unigram``) to its directory; pass others on."""
+    if name_or_path in TOKENIZER_KINDS and not Path(name_or_path).exists():
+        return str(ASSETS_DIR / name_or_path)
+    return name_or_path
+
+
+def load_tokenizer(name_or_path: str = "wordpiece", trust_remote_code: bool = False):
+    """Load a tokenizer: a shipped name, a local directory, or a Hub model id (never remote code by default)."""
+    from transformers import AutoTokenizer
+
+    path = resolve_tokenizer_path(name_or_path)
+    try:
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise TokenizerError(
+            f"could not load tokenizer {name_or_path!r}: {exc}\n"
+            f"Pass one of the shipped names ({', '.join(TOKENIZER_KINDS)}), a local tokenizer directory, "
+            "or a Hub model id (the Hub needs network access)."
+        ) from exc
+
+
+def _word_start_table(tokenizer, vocab_size: int, special: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """Boolean table over the vocabulary: does this token begin a word?
+
+    WordPiece marks continuations with ``##``; byte-level BPE marks starts with ``Ġ`` (a leading space);
+    SentencePiece marks starts with ``▁``. Special tokens count as word starts (they are words of their own).
+    """
+    vocab = tokenizer.get_vocab()
+    tokens = [""] * vocab_size
+    for tok, idx in vocab.items():
+        if idx < vocab_size:
+            tokens[idx] = tok
+    n_hash = sum(t.startswith("##") for t in tokens)
+    n_g = sum(t.startswith("Ġ") for t in tokens)
+    n_sp = sum(t.startswith("▁") for t in tokens)
+    if n_hash >= max(n_g, n_sp) and n_hash > 0:
+        kind, table = "wordpiece", [not t.startswith("##") for t in tokens]
+    elif n_g >= n_sp and n_g > 0:
+        kind, table = "bpe", [t.startswith("Ġ") for t in tokens]
+    elif n_sp > 0:
+        kind, table = "unigram", [t.startswith("▁") for t in tokens]
+    else:  # character-level or unknown scheme: every token is its own word
+        kind, table = "unknown", [True] * vocab_size
+    out = torch.tensor(table, dtype=torch.bool)
+    return out | special, kind
+
+
+@dataclass
+class TokenizerInfo:
+    """Everything a corruption strategy needs to know about a vocabulary, computed once as tensors.
+
+    ``word_start[v]`` says whether token ``v`` begins a word; ``special[v]`` marks special tokens (never
+    corrupted); ``replace_ids`` lists the ids random replacement may draw (all non-special tokens);
+    ``sentinel_ids`` are T5's ``<extra_id_N>`` in order (empty when the tokenizer has none).
+    """
+
+    vocab_size: int
+    pad_id: int | None
+    mask_id: int | None
+    cls_id: int | None
+    sep_id: int | None
+    bos_id: int | None
+    eos_id: int | None
+    unk_id: int | None
+    special: torch.Tensor
+    word_start: torch.Tensor
+    replace_ids: torch.Tensor
+    sentinel_ids: torch.Tensor
+    kind: str = "unknown"
+    unigram_probs: torch.Tensor | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer) -> TokenizerInfo:
+        """Collect special ids and the per-vocabulary tables from a ``transformers`` tokenizer."""
+        vocab_size = len(tokenizer)
+        special = torch.zeros(vocab_size, dtype=torch.bool)
+        special_ids = [i for i in tokenizer.all_special_ids if i is not None and 0 <= i < vocab_size]
+        special[special_ids] = True
+        vocab = tokenizer.get_vocab()
+        sentinels = []
+        for i in range(NUM_SENTINELS):
+            idx = vocab.get(f"<extra_id_{i}>")
+            if idx is None:
+                break
+            sentinels.append(idx)
+            special[idx] = True
+        word_start, kind = _word_start_table(tokenizer, vocab_size, special)
+
+        def tid(name: str) -> int | None:
+            return getattr(tokenizer, f"{name}_token_id", None)
+
+        replace_ids = torch.nonzero(~special).flatten()
+        return cls(
+            vocab_size=vocab_size,
+            pad_id=tid("pad"),
+            mask_id=tid("mask"),
+            cls_id=tid("cls") if tid("cls") is not None else tid("bos"),
+            sep_id=tid("sep") if tid("sep") is not None else tid("eos"),
+            bos_id=tid("bos") if tid("bos") is not None else tid("cls"),
+            eos_id=tid("eos") if tid("eos") is not None else tid("sep"),
+            unk_id=tid("unk"),
+            special=special,
+            word_start=word_start,
+            replace_ids=replace_ids,
+            sentinel_ids=torch.tensor(sentinels, dtype=torch.long),
+            kind=kind,
+        )
+
+    def require(self, attr: str, strategy: str) -> int:
+        """Return the id named ``attr`` (e.g. ``"mask_id"``) or raise an error naming ``strategy``."""
+        value = getattr(self, attr)
+        if value is None:
+            token = attr.removesuffix("_id")
+            raise TokenizerError(
+                f"{strategy} needs a {token} token; this tokenizer has none. "
+                f"Use a tokenizer with a {token} token (e.g. the shipped 'wordpiece', 'bpe' or 'unigram')."
+            )
+        return int(value)
+
+    def require_sentinels(self, n: int, strategy: str) -> torch.Tensor:
+        """Return the first ``n`` sentinel ids or raise if the tokenizer has fewer."""
+        if len(self.sentinel_ids) < n:
+            raise TokenizerError(
+                f"{strategy} needs {n} sentinel tokens (<extra_id_0>...); this tokenizer has "
+                f"{len(self.sentinel_ids)}. Use the shipped 'unigram' tokenizer or a T5 tokenizer."
+            )
+        return self.sentinel_ids[:n]
+
+    def set_unigram_counts(self, counts: torch.Tensor) -> None:
+        """Set corpus unigram frequencies (length ``vocab_size``) for frequency-based replacement."""
+        counts = counts.to(torch.float64).clone()
+        if counts.numel() != self.vocab_size:
+            raise ValueError(f"unigram counts have {counts.numel()} entries, vocabulary has {self.vocab_size}")
+        counts[self.special] = 0
+        if counts.sum() <= 0:
+            raise ValueError("unigram counts are all zero outside special tokens")
+        self.unigram_probs = (counts / counts.sum()).to(torch.float32)
