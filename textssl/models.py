@@ -1,0 +1,164 @@
+"""Size presets x architectures -> a stock ``transformers`` config and model.
+
+Sizes follow Turc et al. (2019), "Well-Read Students Learn Better": tiny (L2/H128), mini (L4/H256),
+small (L4/H512), medium (L8/H512), base (L12/H768), with 64-dimensional heads and a 4x feed-forward.
+Every model is a stock ``transformers`` class, loadable with ``AutoModel*.from_pretrained`` and no remote code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textssl.tokenization import TokenizerInfo
+
+
+@dataclass(frozen=True)
+class Size:
+    layers: int
+    hidden: int
+
+    @property
+    def heads(self) -> int:
+        return max(1, self.hidden // 64)
+
+    @property
+    def intermediate(self) -> int:
+        return 4 * self.hidden
+
+
+SIZES: dict[str, Size] = {
+    "tiny": Size(2, 128),
+    "mini": Size(4, 256),
+    "small": Size(4, 512),
+    "medium": Size(8, 512),
+    "base": Size(12, 768),
+}
+
+ARCHITECTURES = ("bert", "roberta", "modernbert", "electra", "gpt2", "llama", "bart", "t5")
+
+
+def _special_ids(info: TokenizerInfo) -> dict[str, Any]:
+    return {
+        "pad_token_id": info.pad_id,
+        "bos_token_id": info.bos_id,
+        "eos_token_id": info.eos_id,
+    }
+
+
+def build_config(
+    arch: str,
+    size: str,
+    info: TokenizerInfo,
+    max_length: int = 128,
+    overrides: dict[str, Any] | None = None,
+):
+    """Build the ``transformers`` config for ``arch`` at preset ``size``; ``overrides`` set any config field."""
+    import transformers as tf
+
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
+    if size not in SIZES:
+        raise ValueError(f"unknown model size {size!r}; choose one of: {', '.join(SIZES)}")
+    s = SIZES[size]
+    vocab = info.vocab_size
+    # Positions: at least 512 so finetuning can use longer inputs than pretraining did.
+    positions = max(512, max_length)
+    ids = _special_ids(info)
+    if arch in ("bert", "roberta", "electra"):
+        common = dict(
+            vocab_size=vocab,
+            hidden_size=s.hidden,
+            num_hidden_layers=s.layers,
+            num_attention_heads=s.heads,
+            intermediate_size=s.intermediate,
+            max_position_embeddings=positions + (2 if arch == "roberta" else 0),
+            **ids,
+        )
+        if arch == "bert":
+            cls, kwargs = tf.BertConfig, common
+        elif arch == "roberta":
+            cls, kwargs = tf.RobertaConfig, common
+        else:
+            cls, kwargs = tf.ElectraConfig, dict(embedding_size=s.hidden, **common)
+    elif arch == "modernbert":
+        cls, kwargs = tf.ModernBertConfig, dict(
+            vocab_size=vocab,
+            hidden_size=s.hidden,
+            num_hidden_layers=s.layers,
+            num_attention_heads=s.heads,
+            intermediate_size=s.intermediate,
+            max_position_embeddings=positions,
+            cls_token_id=info.cls_id,
+            sep_token_id=info.sep_id,
+            sparse_prediction=True,
+            **ids,
+        )
+    elif arch == "gpt2":
+        cls, kwargs = tf.GPT2Config, dict(
+            vocab_size=vocab, n_embd=s.hidden, n_layer=s.layers, n_head=s.heads, n_positions=positions, **ids
+        )
+    elif arch == "llama":
+        cls, kwargs = tf.LlamaConfig, dict(
+            vocab_size=vocab,
+            hidden_size=s.hidden,
+            num_hidden_layers=s.layers,
+            num_attention_heads=s.heads,
+            num_key_value_heads=s.heads,
+            intermediate_size=int(s.hidden * 8 / 3) // 8 * 8,
+            max_position_embeddings=positions,
+            tie_word_embeddings=True,
+            **ids,
+        )
+    elif arch == "bart":
+        cls, kwargs = tf.BartConfig, dict(
+            vocab_size=vocab,
+            d_model=s.hidden,
+            encoder_layers=s.layers,
+            decoder_layers=s.layers,
+            encoder_attention_heads=s.heads,
+            decoder_attention_heads=s.heads,
+            encoder_ffn_dim=s.intermediate,
+            decoder_ffn_dim=s.intermediate,
+            max_position_embeddings=positions,
+            decoder_start_token_id=info.eos_id,
+            forced_eos_token_id=info.eos_id,
+            **ids,
+        )
+    else:  # t5
+        cls, kwargs = tf.T5Config, dict(
+            vocab_size=vocab,
+            d_model=s.hidden,
+            d_kv=64,
+            d_ff=s.intermediate,
+            num_layers=s.layers,
+            num_decoder_layers=s.layers,
+            num_heads=s.heads,
+            feed_forward_proj="gated-gelu",
+            decoder_start_token_id=info.pad_id,
+            pad_token_id=info.pad_id,
+            eos_token_id=info.eos_id,
+            tie_word_embeddings=False,
+        )
+    overrides = dict(overrides or {})
+    if overrides:
+        defaults = cls()
+        unknown = [k for k in overrides if not hasattr(defaults, k)]
+        if unknown:
+            raise ValueError(f"model override {unknown[0]!r} is not a field of {cls.__name__}")
+    # Overrides go through the constructor, so derived fields (e.g. ModernBERT's layer_types) follow them.
+    return cls(**{**kwargs, **overrides})
+
+
+def max_positions(config) -> int | None:
+    """The longest input a config supports (``None`` for relative-position models like T5)."""
+    for key in ("max_position_embeddings", "n_positions"):
+        value = getattr(config, key, None)
+        if value:
+            return int(value) - (2 if config.model_type == "roberta" else 0)
+    return None
+
+
+def count_parameters(model) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

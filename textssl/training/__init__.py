@@ -1,0 +1,1 @@
+"""Training loops: pretraining (``pretrain``) and finetuning (``textssl.training.finetune``)."""
