@@ -65,6 +65,23 @@ class Objective:
         return out
 
 
+class ObjectiveModule(nn.Module):
+    """A model and its objective's loss as one module.
+
+    Distributed wrappers (DDP, FSDP, DeepSpeed) synchronise gradients only for computation that runs inside
+    the wrapped module's ``forward``; objectives call submodules (e.g. the encoder then a sparse head), so the
+    whole loss goes through this ``forward``.
+    """
+
+    def __init__(self, objective: Objective, model: nn.Module) -> None:
+        super().__init__()
+        self.objective = objective
+        self.model = model
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:
+        return self.objective.loss(self.model, batch)
+
+
 def mlm_head(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     """The prediction head of a stock masked-LM class, as a function of hidden states ``[N, H]``."""
     if hasattr(model, "cls") and hasattr(model.cls, "predictions"):  # BertForMaskedLM, BertForPreTraining

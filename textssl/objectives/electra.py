@@ -73,7 +73,7 @@ class ReplacedTokenDetection(Objective):
         return ElectraPair(ElectraForMaskedLM(gen_config), ElectraForPreTraining(config))
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:
-        pair = model.module if hasattr(model, "module") else model
+        pair = model
         labels = batch["labels"]
         inputs = encoder_inputs(batch)
         hidden = pair.generator.electra(**inputs).last_hidden_state

@@ -22,6 +22,7 @@ from textssl.collator import Collator
 from textssl.corruption import build_strategy
 from textssl.models import build_config, count_parameters, max_positions
 from textssl.objectives import Objective, build_objective
+from textssl.objectives.base import ObjectiveModule
 from textssl.tokenization import TokenizerInfo, load_tokenizer
 from textssl.training.checkpoint import (
     ACCELERATE_DIR,
@@ -129,6 +130,10 @@ def load_blocks(cfg: PretrainConfig, tokenizer, accelerator, positions: int | No
 # --------------------------------------------------------------------------- setup
 
 
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
 def check_world_size(accelerator) -> None:
     """Refuse to run as a silent duplicate: Accelerate's process count must match the launcher's."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -137,7 +142,7 @@ def check_world_size(accelerator) -> None:
             f"Accelerate runs {accelerator.num_processes} process(es) but WORLD_SIZE={world}: every process would "
             "train its own unsynchronised copy. On CPU use "
             "'ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes N ...' "
-            "(or the config recipes/accelerate/cpu_ddp.yaml)."
+            "(or ACCELERATE_USE_CPU=1 with --config_file recipes/accelerate/cpu_ddp.yaml)."
         )
 
 
@@ -194,21 +199,21 @@ class PretrainResult:
 
 
 @torch.no_grad()
-def evaluate(accelerator, objective: Objective, model, loader, max_batches: int) -> dict[str, float]:
+def evaluate(accelerator, objective: Objective, module, loader, max_batches: int) -> dict[str, float]:
     """Mean loss and the objective's metrics over up to ``max_batches`` held-out batches."""
-    model.eval()
+    module.eval()
     totals: dict[str, torch.Tensor] = {}
     loss_sum = torch.zeros((), device=accelerator.device)
     n = torch.zeros((), device=accelerator.device)
     for i, batch in enumerate(loader):
         if i >= max_batches:
             break
-        loss, metrics = objective.loss(model, batch)
+        loss, metrics = module(batch)
         loss_sum += loss.detach().float()
         n += 1
         for k, v in metrics.items():
             totals[k] = totals.get(k, 0) + v.detach().float().to(accelerator.device)
-    model.train()
+    module.train()
     keys = sorted(totals)
     packed = accelerator.reduce(torch.stack([loss_sum, n, *[totals[k] for k in keys]]), reduction="sum")
     summed = dict(zip(keys, packed[2:].tolist()))
@@ -257,12 +262,17 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     rows_per_step = cfg.batch_size * cfg.grad_accum * accelerator.num_processes
     steps_per_epoch = max(1, len(train_blocks) // rows_per_step)
     sampler = EpochSampler(len(train_blocks), cfg.seed, rows_per_step, steps_per_epoch)
+    # Own generators: creating a DataLoader iterator must not draw from the global RNG, which is checkpointed.
     loader_args = dict(batch_size=cfg.batch_size, collate_fn=collator, num_workers=cfg.num_workers)
-    train_loader = DataLoader(Blocks(train_blocks, columns), sampler=sampler, drop_last=True, **loader_args)
-    eval_loader = DataLoader(Blocks(eval_blocks, columns), **loader_args)
+    train_loader = DataLoader(
+        Blocks(train_blocks, columns), sampler=sampler, drop_last=True, generator=_generator(cfg.seed), **loader_args
+    )
+    eval_loader = DataLoader(Blocks(eval_blocks, columns), generator=_generator(cfg.seed + 1), **loader_args)
 
     optimizer = build_optimizer(model, cfg)
-    model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
+    module, optimizer, train_loader, eval_loader = accelerator.prepare(
+        ObjectiveModule(objective, model), optimizer, train_loader, eval_loader
+    )
 
     state = TrainState()
     log = RunLog(out_dir / "log.jsonl", enabled=accelerator.is_main_process)
@@ -310,14 +320,14 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     def finished() -> bool:
         return progress() >= 1.0 or (cfg.stop_at_step is not None and state.step >= cfg.stop_at_step)
 
-    model.train()
+    module.train()
     while not finished():
         sampler.set_epoch(state.epoch)
         loader = skip_first_batches(train_loader, state.batch_in_epoch) if state.batch_in_epoch else train_loader
         for batch in loader:
             state.batch_in_epoch += 1
-            with accelerator.accumulate(model):
-                loss, _ = objective.loss(model, batch)
+            with accelerator.accumulate(module):
+                loss, _ = module(batch)
                 finite = torch.isfinite(loss.detach()).float()
                 if accelerator.num_processes > 1:  # every rank skips together, or DDP would hang
                     finite = accelerator.reduce(finite, reduction="sum") / accelerator.num_processes
@@ -337,7 +347,7 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
                 consecutive_nan = 0
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and cfg.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                    accelerator.clip_grad_norm_(module.parameters(), cfg.max_grad_norm)
                 lr = cfg.lr * lr_factor(cfg.schedule, progress(), cfg.warmup, cfg.decay)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
@@ -368,13 +378,13 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
                 bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}")
                 window.update(loss=0.0, n=0, tokens=0, t0=time.perf_counter())
             if state.step % cfg.eval_every == 0:
-                eval_metrics = evaluate(accelerator, objective, model, eval_loader, cfg.eval_batches)
+                eval_metrics = evaluate(accelerator, objective, module, eval_loader, cfg.eval_batches)
                 log.write({"step": state.step, **{f"eval_{k}": v for k, v in eval_metrics.items()}})
                 accelerator.log({f"eval/{k}": v for k, v in eval_metrics.items()}, step=state.step)
             done = finished()
             if state.step % cfg.save_every == 0 or done:
                 state.elapsed = time.perf_counter() - start
-                save_checkpoint(accelerator, cfg, objective, model, tokenizer, state)
+                save_checkpoint(accelerator, cfg, objective, module, tokenizer, state)
             if done:
                 break
         else:
@@ -383,11 +393,11 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     bar.close()
 
     if not eval_metrics or state.step % cfg.eval_every:
-        eval_metrics = evaluate(accelerator, objective, model, eval_loader, cfg.eval_batches)
+        eval_metrics = evaluate(accelerator, objective, module, eval_loader, cfg.eval_batches)
         log.write({"step": state.step, **{f"eval_{k}": v for k, v in eval_metrics.items()}})
     model_dir = out_dir / "model"
     state.elapsed = time.perf_counter() - start
-    save_model_dir(accelerator, cfg, objective, model, tokenizer, state, model_dir, eval_metrics)
+    save_model_dir(accelerator, cfg, objective, module, tokenizer, state, model_dir, eval_metrics)
     if accelerator.is_main_process:
         plot_curves(out_dir / "log.jsonl", out_dir / "loss.png")
         summary = ", ".join(f"{k} {v:.4f}" for k, v in eval_metrics.items())
@@ -397,17 +407,17 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
         from textssl.hub import push_to_hub
 
         push_to_hub(model_dir, cfg.push_to_hub)
-    return PretrainResult(out_dir, model_dir, state, eval_metrics, accelerator.unwrap_model(model))
+    return PretrainResult(out_dir, model_dir, state, eval_metrics, accelerator.unwrap_model(module).model)
 
 
 # --------------------------------------------------------------------------- saving
 
 
-def _write_model(accelerator, cfg, objective, model, tokenizer, state, directory: Path, metrics) -> None:
+def _write_model(accelerator, cfg, objective, module, tokenizer, state, directory: Path, metrics) -> None:
     """Write the stock HF model directory (weights, config, tokenizer, model card) into ``directory``."""
     from textssl.hub import write_model_card
 
-    unwrapped = accelerator.unwrap_model(model)
+    unwrapped = accelerator.unwrap_model(module).model
     objective.model_to_save(unwrapped).save_pretrained(str(directory), safe_serialization=True)
     objective.save_extra(unwrapped, str(directory))
     tokenizer.save_pretrained(str(directory))
@@ -425,7 +435,7 @@ def _write_model(accelerator, cfg, objective, model, tokenizer, state, directory
     )
 
 
-def save_checkpoint(accelerator, cfg, objective, model, tokenizer, state: TrainState) -> None:
+def save_checkpoint(accelerator, cfg, objective, module, tokenizer, state: TrainState) -> None:
     """Atomically write ``checkpoints/step_<N>`` (model directory + Accelerate state) and prune old ones."""
     target = Path(cfg.output_dir) / "checkpoints" / f"step_{state.step}"
     tmp = target.parent / f".{target.name}.tmp"
@@ -437,17 +447,17 @@ def save_checkpoint(accelerator, cfg, objective, model, tokenizer, state: TrainS
     accelerator.save_state(str(tmp / ACCELERATE_DIR))  # every process writes its RNG state
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        _write_model(accelerator, cfg, objective, model, tokenizer, state, tmp, {})
+        _write_model(accelerator, cfg, objective, module, tokenizer, state, tmp, {})
         state.save(tmp / STATE_FILE)
         replace_dir(tmp, target)
         prune_checkpoints(Path(cfg.output_dir), cfg.keep_checkpoints)
     accelerator.wait_for_everyone()
 
 
-def save_model_dir(accelerator, cfg, objective, model, tokenizer, state, directory: Path, metrics) -> None:
+def save_model_dir(accelerator, cfg, objective, module, tokenizer, state, directory: Path, metrics) -> None:
     """Atomically write the final model directory."""
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        atomic_dir(directory, lambda tmp: _write_model(accelerator, cfg, objective, model, tokenizer, state, tmp, metrics))
+        atomic_dir(directory, lambda tmp: _write_model(accelerator, cfg, objective, module, tokenizer, state, tmp, metrics))
     accelerator.wait_for_everyone()
 
