@@ -52,6 +52,8 @@ class Collator:
         if max_length is not None and max_length < 2:
             raise ValueError(f"max_length must be at least 2, got {max_length}")
         strategy.validate(self.info)
+        self._special_np = self.info.special.numpy()
+        self._word_start_np = self.info.word_start.numpy()
         self.strategy = strategy
         self.max_length = max_length
         self.seed = int(seed)
@@ -130,14 +132,16 @@ class Collator:
                 f"input_ids contain ids outside the tokenizer's vocabulary [0, {info.vocab_size}); "
                 "were the features made with a different tokenizer?"
             )
-        special = info.special[ids] | (attn == 0)
-        batch: Batch = {"input_ids": ids, "attention_mask": attn, "special_mask": special}
+        # Table lookups in numpy: several times faster than torch indexing for these small int arrays.
+        i = ids.numpy()
+        sp = self._special_np[i] | (attn.numpy() == 0)
+        batch: Batch = {"input_ids": ids, "attention_mask": attn, "special_mask": torch.from_numpy(sp)}
         needs = self.strategy.requires
         if "word_start" in needs:
-            ws = info.word_start[ids].clone()
+            ws = self._word_start_np[i]
             ws[:, 0] = True
-            ws[:, 1:] |= special[:, :-1]  # first token after a special token starts a word
-            batch["word_start"] = ws & ~special
+            ws[:, 1:] |= sp[:, :-1]  # first token after a special token starts a word
+            batch["word_start"] = torch.from_numpy(ws & ~sp)
         for key in OPTIONAL_ID_KEYS:
             if key in needs:
                 if key not in features[0]:

@@ -1,0 +1,431 @@
+"""``textssl corrupt``: preview what a corruption strategy does to a piece of text.
+
+The text is split into documents at blank lines and into sentences at ``.``, ``!`` or ``?`` followed by
+whitespace (a deliberately small splitter, enough for a preview), tokenized with the tokenizer's own template,
+packed into blocks like ``textssl.data`` does (``document_ids`` / ``sentence_ids`` included, so sentence-level
+strategies work), and run through :class:`textssl.Collator`. Each block prints its original and corrupted
+text one under the other, decoded with special tokens, masks and sentinels visible:
+
+* ``shown{target}``: a position with a loss: the token the model sees, then the token it must predict;
+* ``*token*``: a replaced token (replaced-token detection);
+* ``target:``: the decoder target of seq2seq strategies (T5, BART); row labels (sentence order, next
+  sentence) print as ``name: value``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from textssl.tokenization import TokenizerInfo, load_tokenizer
+
+IGNORE = -100
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_LINEAR = re.compile(r"^linear\(\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$", re.IGNORECASE)
+# Keys printed by the generic sections below, or not worth printing.
+_SHOWN = {"input_ids", "attention_mask", "labels", "original_ids", "replaced", "decoder_attention_mask"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "corrupt",
+        help="preview a corruption strategy on some text",
+        description="Show original vs corrupted text for a corruption strategy (masks, sentinels, targets).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent(
+            """\
+            examples:
+              textssl corrupt --strategy whole_word_masking "The quick brown fox jumps over the lazy dog."
+              textssl corrupt --strategy span_masking --param rate=0.3 --seed 1 notes.txt
+              textssl corrupt --strategy t5_span_corruption "Some text."      (defaults to the unigram tokenizer)
+              textssl corrupt --strategy sentence_permutation+text_infilling --param text_infilling.rate=0.3 doc.txt
+            """
+        ),
+    )
+    p.add_argument(
+        "--strategy",
+        required=True,
+        help="a strategy name (see textssl.corruption.STRATEGIES); join several with '+' to Compose them",
+    )
+    p.add_argument(
+        "--tokenizer",
+        default=None,
+        help="shipped name (wordpiece, bpe, unigram) or tokenizer directory; default wordpiece "
+        "(unigram for t5_span_corruption, which needs sentinel tokens)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="corruption seed (default 0)")
+    p.add_argument("--step", type=int, default=0, help="training step, for rate schedules (default 0)")
+    p.add_argument("--max-length", type=int, default=128, help="block length in tokens (default 128)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="strategy argument, repeatable (e.g. rate=0.3, exact=true, rate='linear(0.3,0.15,1000)'); "
+        "with several strategies prefix the name: text_infilling.rate=0.3",
+    )
+    p.add_argument("--tokens", action="store_true", help="also print a token-by-token table")
+    p.add_argument(
+        "text", metavar="TEXT_OR_FILE", help="the text itself, a path to a text file, or - for stdin"
+    )
+    p.set_defaults(func=run_corrupt)
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def parse_value(raw: str) -> Any:
+    """Turn a ``--param`` value into a Python value: bool, None, int, float, list, ``linear(...)`` or str."""
+    from textssl.corruption import Linear
+
+    text = raw.strip()
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    m = _LINEAR.match(text)
+    if m:
+        try:
+            return Linear(float(m.group(1)), float(m.group(2)), int(m.group(3)))
+        except ValueError as exc:
+            raise ValueError(
+                f"--param value {raw!r}: linear(START, END, STEPS) needs numbers ({exc})"
+            ) from None
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_params(items: list[str], names: list[str]) -> dict[str, dict[str, Any]]:
+    """``["rate=0.3", "text_infilling.rate=0.5"]`` -> keyword arguments per strategy name."""
+    out: dict[str, dict[str, Any]] = {n: {} for n in names}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--param {item!r}: expected KEY=VALUE, e.g. --param rate=0.3")
+        target, dot, name = key.rpartition(".")
+        if dot:
+            if target not in out:
+                raise ValueError(
+                    f"--param {item!r}: {target!r} is not one of the strategies {', '.join(names)}"
+                )
+            out[target][name] = parse_value(value)
+        elif len(names) == 1:
+            out[names[0]][key] = parse_value(value)
+        else:
+            raise ValueError(
+                f"--param {item!r}: with several strategies, prefix the strategy name (e.g. {names[-1]}.{key}=...)"
+            )
+    return out
+
+
+def build(spec: str, params: list[str]):
+    """Build the strategy (or a ``Compose`` for ``a+b``) from the command line."""
+    from textssl.corruption import STRATEGIES, Compose, build_strategy
+
+    names = [n.strip() for n in spec.split("+") if n.strip()]
+    if not names:
+        raise ValueError("--strategy is empty; give a strategy name such as token_masking")
+    for n in names:
+        if n not in STRATEGIES:
+            raise ValueError(f"--strategy: unknown strategy {n!r}; choose one of: {', '.join(STRATEGIES)}")
+    kwargs = parse_params(params, names)
+    members = [build_strategy(n, **kwargs[n]) for n in names]
+    return members[0] if len(members) == 1 else Compose(members)
+
+
+def read_text(arg: str) -> str:
+    """The positional argument: ``-`` (stdin), an existing file, or the text itself."""
+    if arg == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(arg)
+        looks_like_path = "\n" not in arg and len(arg) < 4096
+        if looks_like_path and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+        elif looks_like_path and path.suffix in (".txt", ".md") and " " not in arg:
+            raise FileNotFoundError(f"TEXT_OR_FILE {arg}: no such file (pass the text itself in quotes)")
+        else:
+            text = arg
+    if not text.strip():
+        raise ValueError("TEXT_OR_FILE is empty; give some text or a non-empty file")
+    return text
+
+
+# --------------------------------------------------------------------------- features
+
+
+def split_documents(text: str) -> list[str]:
+    """Documents are separated by blank lines."""
+    return [d.strip() for d in _PARAGRAPH.split(text) if d.strip()]
+
+
+def sentence_starts(doc: str) -> np.ndarray:
+    """Character offsets where sentences begin: after ``.``/``!``/``?`` (and closing quotes) + whitespace."""
+    return np.array(
+        [0] + [m.end() for m in _SENTENCE_END.finditer(doc) if m.end() < len(doc)], dtype=np.int64
+    )
+
+
+def make_features(tokenizer, info: TokenizerInfo, text: str, max_length: int) -> list[dict]:
+    """Tokenize documents with the tokenizer's template and pack them into blocks of ``max_length``.
+
+    Blocks follow the ``textssl.data`` contract: block-local ``document_ids`` from 0 and ``sentence_ids``
+    (consecutive from 0, ``-1`` on special tokens).
+    """
+    ids: list[int] = []
+    docs: list[int] = []
+    sents: list[int] = []
+    offset = 0
+    for d, doc in enumerate(split_documents(text)):
+        enc = tokenizer(doc, return_offsets_mapping=True, verbose=False)
+        tok_ids = enc["input_ids"]
+        # A token's last character decides its sentence (byte-level BPE and SentencePiece offsets may
+        # start at the space before the word).
+        last = np.array([max(o[1] - 1, 0) for o in enc["offset_mapping"]], dtype=np.int64)
+        local = np.searchsorted(sentence_starts(doc), last, side="right") - 1
+        special = info.special.numpy()[np.asarray(tok_ids, dtype=np.int64)]
+        # Renumber so that every sentence id has at least one (non-special) token.
+        used, local = np.unique(np.where(special, -1, local), return_inverse=True)
+        local = local - int((used < 0).any())
+        ids += tok_ids
+        docs += [d] * len(tok_ids)
+        sents += np.where(special, -1, local + offset).tolist()
+        offset += int((used >= 0).sum())
+    feats = []
+    for i, start in enumerate(range(0, len(ids), max_length)):
+        block = slice(start, start + max_length)
+        d = np.asarray(docs[block])
+        s = np.asarray(sents[block])
+        real = s >= 0
+        if real.any():
+            s = np.where(real, s - s[real].min(), -1)
+        feats.append(
+            {
+                "input_ids": ids[block],
+                "document_ids": (d - d[0]).tolist(),
+                "sentence_ids": s.tolist(),
+                "_index": i,
+            }
+        )
+    return feats
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def token_pieces(tokenizer, info: TokenizerInfo, ids: list[int]) -> list[str]:
+    """Display text per token: a leading space where a word starts; special tokens verbatim."""
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    pieces = []
+    for tid, tok in zip(ids, tokens):
+        if tok is None:
+            piece = f" <{tid}>"
+        elif 0 <= tid < info.vocab_size and bool(info.special[tid]):
+            piece = " " + tok
+        elif info.kind == "wordpiece":
+            piece = tok[2:] if tok.startswith("##") else " " + tok
+        elif info.kind == "bpe":
+            piece = tokenizer.convert_tokens_to_string([tok])
+        elif info.kind == "unigram":
+            piece = tok.replace("▁", " ")
+        else:
+            piece = " " + tok
+        if (
+            pieces
+            and pieces[-1].startswith(" ")
+            and _is_special_piece(pieces[-1])
+            and not piece.startswith(" ")
+        ):
+            piece = " " + piece
+        pieces.append(piece)
+    return pieces
+
+
+def _is_special_piece(piece: str) -> bool:
+    p = piece.strip()
+    return (p.startswith("[") and p.endswith("]")) or (p.startswith("<") and p.endswith(">"))
+
+
+def _join(pieces: list[str]) -> str:
+    return "".join(pieces).strip()
+
+
+def _row(t: torch.Tensor, i: int, length: int | None = None) -> list[int]:
+    r = t[i].tolist()
+    return r if length is None else r[:length]
+
+
+def _runs(values: list[int]) -> str:
+    out, prev, n = [], None, 0
+    for v in values + [None]:
+        if v == prev:
+            n += 1
+            continue
+        if prev is not None:
+            out.append(f"{prev}x{n}")
+        prev, n = v, 1
+    return " ".join(out)
+
+
+def render(tokenizer, info: TokenizerInfo, feats: list[dict], out: dict, show_tokens: bool) -> list[str]:
+    """Lines describing each block: original, corrupted (with targets marked), targets and row labels."""
+    lines: list[str] = []
+    ids = out["input_ids"]
+    attn = out.get("attention_mask", torch.ones_like(ids))
+    labels = out.get("labels")
+    replaced = out.get("replaced")
+    wrap = textwrap.TextWrapper(width=110, subsequent_indent=" " * 13, break_on_hyphens=False)
+    for i, feat in enumerate(feats):
+        orig = list(feat["input_ids"])
+        n = int(attn[i].sum())
+        cur = _row(ids, i, n)
+        orig_pieces = token_pieces(tokenizer, info, orig)
+        cur_pieces = token_pieces(tokenizer, info, cur)
+        n_docs = len(set(feat["document_ids"]))
+        lines.append(f"block {i} ({len(orig)} tokens, {n_docs} document{'s' if n_docs != 1 else ''})")
+        lines.append(wrap.fill("  original : " + _join(orig_pieces)))
+        mode = "plain"
+        lab = None
+        if labels is not None and labels.dim() == 2:
+            lab = _row(labels, i)
+            if replaced is not None:
+                mode = "rtd"
+            elif labels.shape[1] == ids.shape[1] and len(cur) == len(orig):
+                # Masking-style targets (never on special tokens) are shown inline; dense ones are the input
+                # itself (causal LM) or a whole target sequence (e.g. sentence permutation's original text).
+                set_pos = [j for j in range(n) if lab[j] != IGNORE]
+                on_special = any(bool(info.special[orig[j]]) for j in set_pos)
+                if not on_special and len(set_pos) < n:
+                    mode = "token"
+                elif cur == orig and all(lab[j] == cur[j] for j in set_pos):
+                    mode = "lm"
+                else:
+                    mode = "seq2seq"
+            else:
+                mode = "seq2seq"
+        shown = list(cur_pieces)
+        if mode == "token":
+            for j in range(n):
+                if lab[j] != IGNORE:
+                    target = token_pieces(tokenizer, info, [lab[j]])[0].strip()
+                    shown[j] = f"{cur_pieces[j]}{{{target}}}"
+        elif mode == "rtd":
+            # Star runs of replaced tokens, one pair per word: *replaced* (continuations join the word).
+            rep = [bool(x) for x in _row(replaced, i, n)] + [False]
+            for j in range(n):
+                if rep[j]:
+                    p = cur_pieces[j]
+                    opens = not (j > 0 and rep[j - 1] and not p.startswith(" "))
+                    closes = not (rep[j + 1] and not cur_pieces[j + 1].startswith(" "))
+                    body = p.strip() if opens else p
+                    lead = " " if p.startswith(" ") else ""
+                    shown[j] = (lead + "*" + body if opens else body) + ("*" if closes else "")
+        lines.append(wrap.fill("  corrupted: " + _join(shown)))
+        if mode == "lm":
+            no_loss = [j for j in range(n) if lab[j] == IGNORE]
+            note = "the input itself (next-token prediction)"
+            if no_loss:
+                note += f"; no loss at position(s) {', '.join(map(str, no_loss))}"
+            lines.append(wrap.fill("  targets  : " + note))
+        elif mode == "seq2seq":
+            target_ids = [t for t in lab if t != IGNORE]
+            lines.append(wrap.fill("  target   : " + _join(token_pieces(tokenizer, info, target_ids))))
+        elif mode == "rtd":
+            n_rep = sum(_row(replaced, i, n))
+            lines.append(f"  replaced : {n_rep} of {n} tokens")
+        for key, value in out.items():
+            if key in _SHOWN or not isinstance(value, torch.Tensor) or value.shape[0] != len(feats):
+                continue
+            if value.dim() == 1:
+                lines.append(f"  {key}: {value[i].item()}")
+            elif key.endswith("input_ids"):
+                lines.append(wrap.fill(f"  {key}: " + _join(token_pieces(tokenizer, info, _row(value, i)))))
+            elif key in ("token_type_ids", "sentence_ids", "document_ids"):
+                lines.append(f"  {key}: {_runs(_row(value, i, n))}")
+        if show_tokens:
+            lines += _token_table(tokenizer, orig, cur, lab if mode in ("token", "rtd", "lm") else None)
+        lines.append("")
+    return lines
+
+
+def _token_table(tokenizer, orig: list[int], cur: list[int], lab: list[int] | None) -> list[str]:
+    o_tok = tokenizer.convert_ids_to_tokens(orig)
+    c_tok = tokenizer.convert_ids_to_tokens(cur)
+    rows = [f"  {'pos':>4}  {'original':<18} {'corrupted':<18} label"]
+    for j in range(max(len(o_tok), len(c_tok))):
+        o = o_tok[j] if j < len(o_tok) else ""
+        c = c_tok[j] if j < len(c_tok) else ""
+        label = ""
+        if lab is not None and j < len(lab) and lab[j] != IGNORE:
+            label = (
+                str(lab[j]) if lab[j] in (0, 1) and o == c else tokenizer.convert_ids_to_tokens([lab[j]])[0]
+            )
+        mark = " " if o == c else "*"
+        rows.append(f"  {j:>4}{mark} {o:<18} {c:<18} {label}")
+    return rows
+
+
+# --------------------------------------------------------------------------- command
+
+
+def _default_tokenizer(spec: str) -> str:
+    return "unigram" if "t5" in spec else "wordpiece"
+
+
+def _needs_unigram_counts(strategy) -> bool:
+    members = getattr(strategy, "strategies", [strategy])
+    return any(getattr(s, "source", None) == "unigram" for s in members)
+
+
+def run_corrupt(args: argparse.Namespace) -> int:
+    from textssl.collator import Collator
+
+    if args.max_length < 2:
+        raise ValueError(f"--max-length must be at least 2, got {args.max_length}")
+    strategy = build(args.strategy, args.param)
+    tok_name = args.tokenizer or _default_tokenizer(args.strategy)
+    tokenizer = load_tokenizer(tok_name)
+    info = TokenizerInfo.from_tokenizer(tokenizer)
+    feats = make_features(tokenizer, info, read_text(args.text), args.max_length)
+    notes = []
+    if _needs_unigram_counts(strategy) and info.unigram_probs is None:
+        counts = torch.bincount(
+            torch.tensor([t for f in feats for t in f["input_ids"]], dtype=torch.long),
+            minlength=info.vocab_size,
+        )
+        info.set_unigram_counts(counts)
+        notes.append("unigram frequencies for source='unigram' estimated from this text")
+    collator = Collator(info, strategy, seed=args.seed)
+    for f in feats:
+        f["_step"] = args.step
+    out = collator(feats)
+    print(f"strategy : {strategy!r}")
+    print(
+        f"tokenizer: {tok_name} ({info.kind}); seed {args.seed}; step {args.step}; block length {args.max_length}"
+    )
+    print(
+        "legend   : shown{target} = a position with a loss; *tok* = replaced token; specials shown verbatim"
+    )
+    for note in notes:
+        print(f"note     : {note}")
+    print()
+    print("\n".join(render(tokenizer, info, feats, out, args.tokens)).rstrip())
+    return 0
