@@ -1,0 +1,438 @@
+"""GLUE registry, loaders (Hub, GLUE TSV layout, own files), metrics and bad-input errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import datasets
+import pytest
+
+from textssl import glue
+from textssl.glue import (
+    GLUE_TASKS,
+    TASKS,
+    GlueDataError,
+    TaskSpec,
+    UnknownTaskError,
+    get_task,
+    load_files,
+    load_task,
+    majority_baseline,
+    parse_tasks,
+)
+
+
+def write(path: Path, text: str, bom: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def tsv(*rows: tuple) -> str:
+    return "".join("\t".join(map(str, r)) + "\n" for r in rows)
+
+
+# ----------------------------------------------------------------------------------------------------- registry
+
+
+def test_registry_covers_glue_with_its_metrics():
+    assert set(GLUE_TASKS) <= set(TASKS)
+    expect = {
+        "cola": ("matthews_correlation", ("matthews_correlation",), 2, 1),
+        "sst2": ("accuracy", ("accuracy",), 2, 1),
+        "mrpc": ("f1", ("accuracy", "f1"), 2, 2),
+        "qqp": ("f1", ("accuracy", "f1"), 2, 2),
+        "stsb": ("spearmanr", ("pearson", "spearmanr"), 1, 2),
+        "mnli": ("accuracy", ("accuracy",), 3, 2),
+        "qnli": ("accuracy", ("accuracy",), 2, 2),
+        "rte": ("accuracy", ("accuracy",), 2, 2),
+        "wnli": ("accuracy", ("accuracy",), 2, 2),
+    }
+    for name, (main, metrics, num_labels, num_texts) in expect.items():
+        spec = TASKS[name]
+        assert (spec.main_metric, spec.metrics, spec.num_labels, spec.num_texts) == (
+            main,
+            metrics,
+            num_labels,
+            num_texts,
+        ), name
+        assert spec.hub_config == name
+    assert TASKS["stsb"].is_regression and not TASKS["cola"].is_regression
+    assert TASKS["mnli"].eval_splits == ("validation_matched", "validation_mismatched")
+    assert TASKS["mnli"].labels == ("entailment", "neutral", "contradiction")  # the Hub's class ids
+    for name, layout, dir_name in [
+        ("syn-cola", "cola", "SYN-CoLA"),
+        ("syn-sst", "sst2", "SYN-SST"),
+        ("syn-mrpc", "mrpc", "SYN-MRPC"),
+        ("syn-sts", "stsb", "SYN-STS"),
+    ]:
+        assert (TASKS[name].layout, TASKS[name].dir_name, TASKS[name].hub_config) == (layout, dir_name, None)
+
+
+def test_task_lookup_aliases_and_unknown_task():
+    assert get_task("SST-2").name == "sst2"
+    assert get_task("STS-B").name == "stsb"
+    assert get_task("SYN-CoLA").name == "syn-cola"
+    assert [s.name for s in parse_tasks("cola, mrpc")] == ["cola", "mrpc"]
+    assert [s.name for s in parse_tasks("glue")] == list(GLUE_TASKS)
+    with pytest.raises(UnknownTaskError) as err:
+        get_task("colaa")
+    message = str(err.value)
+    assert "colaa" in message and "cola" in message and "wnli" in message and not message.startswith("'")
+    assert isinstance(err.value, KeyError)
+
+
+# ---------------------------------------------------------------------------------------------- GLUE layouts
+
+
+def make_glue_dir(root: Path) -> Path:
+    """A tiny copy of every GLUE task in the original glue_data/ layout, quirks included."""
+    # CoLA: no header; source, label, original label, sentence; a stray quote that must not open a field.
+    write(root / "CoLA/train.tsv", tsv(("gj04", 1, "", 'He said "hi.'), ("gj04", 0, "*", "Him went.")))
+    write(root / "CoLA/dev.tsv", "gj04\t1\t\tShe left.\ngj04\t0\t*\tLeft she the.")  # no trailing newline
+    write(root / "SST-2/train.tsv", tsv(("sentence", "label"), ("a good film ", 1), ('" bad', 0)))
+    write(root / "SST-2/dev.tsv", tsv(("sentence", "label"), ("fine", 1)))
+    mrpc = ("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String")
+    write(
+        root / "MRPC/train.tsv",
+        tsv(mrpc, (1, 11, 12, 'He said " yes', "He agreed ."), (0, 13, 14, "A", "B")),
+        bom=True,
+    )
+    write(root / "MRPC/dev.tsv", tsv(mrpc, (0, 15, 16, "C", "D")), bom=True)
+    qqp = ("id", "qid1", "qid2", "question1", "question2", "is_duplicate")
+    write(root / "QQP/train.tsv", tsv(qqp, (0, 1, 2, "How?", "How so?", 1)))
+    write(root / "QQP/dev.tsv", tsv(qqp, (1, 3, 4, "Why?", "When?", 0)))
+    sts = (
+        "index",
+        "genre",
+        "filename",
+        "year",
+        "old_index",
+        "source1",
+        "source2",
+        "sentence1",
+        "sentence2",
+        "score",
+    )
+    write(
+        root / "STS-B/train.tsv",
+        tsv(sts, (0, "main-captions", "MSRvid", "2012test", 1, "none", "none", "A man.", "A guy.", "4.750")),
+    )
+    write(
+        root / "STS-B/dev.tsv",
+        tsv(sts, (0, "main-news", "x", "2012", 2, "none", "none", "Cats.", "Dogs.", "0.5")),
+    )
+    mnli = ("index", "promptID", "pairID", "genre", "sentence1_binary_parse", "sentence2_binary_parse",
+            "sentence1_parse", "sentence2_parse", "sentence1", "sentence2", "label1", "gold_label")  # fmt: skip
+    write(
+        root / "MNLI/train.tsv",
+        tsv(mnli, (0, 1, "1e", "fiction", "( a )", "( b )", "(a)", "(b)", "P1", "H1", "neutral", "neutral")),
+    )
+    write(
+        root / "MNLI/dev_matched.tsv",
+        tsv(mnli, (0, 2, "2e", "slate", "", "", "", "", "P2", "H2", "entailment", "entailment")),
+    )
+    write(
+        root / "MNLI/dev_mismatched.tsv",
+        tsv(mnli, (0, 3, "3c", "verbatim", "", "", "", "", "P3", "H3", "x", "contradiction")),
+    )
+    for task, cols in (
+        ("QNLI", ("index", "question", "sentence", "label")),
+        ("RTE", ("index", "sentence1", "sentence2", "label")),
+    ):
+        write(
+            root / f"{task}/train.tsv",
+            tsv(cols, (0, "Q?", "S.", "not_entailment"), (1, "Q2?", "S2.", "entailment")),
+        )
+        write(root / f"{task}/dev.tsv", tsv(cols, (0, "Q3?", "S3.", "entailment")))
+    wnli = ("index", "sentence1", "sentence2", "label")
+    write(root / "WNLI/train.tsv", tsv(wnli, (0, "It fell.", "The cup fell.", 1)))
+    write(root / "WNLI/dev.tsv", tsv(wnli, (0, "It broke.", "The cup broke.", 0)))
+    return root  # fmt: skip
+
+
+def test_glue_layout_loader_reads_every_task(tmp_path):
+    root = make_glue_dir(tmp_path / "glue_data")
+    cola = load_task("cola", data_dir=root)
+    assert cola["train"]["sentence1"] == ['He said "hi.', "Him went."]
+    assert cola["train"]["label"] == [1, 0]
+    assert cola["validation"]["label"] == [1, 0] and cola["validation"]["sentence1"][1] == "Left she the."
+    assert cola["train"].features["label"].names == ["unacceptable", "acceptable"]
+    assert load_task("sst2", data_dir=root)["train"]["sentence1"] == ["a good film ", '" bad']
+    mrpc = load_task("mrpc", data_dir=root)
+    assert mrpc["train"].column_names == ["sentence1", "sentence2", "label"]
+    assert mrpc["train"][0] == {"sentence1": 'He said " yes', "sentence2": "He agreed .", "label": 1}
+    assert load_task("qqp", data_dir=root)["validation"][0] == {
+        "sentence1": "Why?",
+        "sentence2": "When?",
+        "label": 0,
+    }
+    sts = load_task("stsb", data_dir=root)
+    assert sts["train"][0]["sentence2"] == "A guy." and sts["train"][0]["label"] == pytest.approx(4.75)
+    assert sts["train"].features["label"].dtype == "float32"
+    mnli = load_task("mnli", data_dir=root)
+    assert set(mnli) == {"train", "validation_matched", "validation_mismatched"}
+    assert mnli["train"]["label"] == [1]  # neutral
+    assert mnli["validation_matched"]["label"] == [0] and mnli["validation_mismatched"]["label"] == [2]
+    assert load_task("qnli", data_dir=root)["train"]["label"] == [1, 0]  # not_entailment=1, entailment=0
+    rte = load_task("rte", data_dir=root)["validation"][0]
+    assert (rte["sentence1"], rte["sentence2"], rte["label"]) == ("Q3?", "S3.", 0)
+    assert load_task("wnli", data_dir=root)["train"]["label"] == [1]
+    # The task folder itself works as --data-dir too, and only the requested splits are read.
+    assert load_task("cola", data_dir=root / "CoLA", splits=["validation"])["validation"].num_rows == 2
+
+
+def test_synthetic_tasks_load_through_the_glue_layout(tmp_path):
+    write(
+        tmp_path / "SYN-CoLA/train.tsv", tsv(("syn", 1, "", "the dog runs"), ("syn", 0, "*", "the dog run"))
+    )
+    write(tmp_path / "SYN-CoLA/dev.tsv", tsv(("syn", 0, "*", "the dogs runs")))
+    sts = (
+        "index",
+        "genre",
+        "filename",
+        "year",
+        "old_index",
+        "source1",
+        "source2",
+        "sentence1",
+        "sentence2",
+        "score",
+    )
+    write(
+        tmp_path / "SYN-STS/train.tsv", tsv(sts, (0, "syn", "syn", "syn", 0, "s", "s", "a b", "a c", "2.5"))
+    )
+    write(tmp_path / "SYN-STS/dev.tsv", tsv(sts, (0, "syn", "syn", "syn", 0, "s", "s", "a b", "a b", "5")))
+    cola = load_task("syn-cola", data_dir=tmp_path)
+    assert cola["train"]["label"] == [1, 0] and cola["validation"]["sentence1"] == ["the dogs runs"]
+    assert load_task("syn-sts", data_dir=tmp_path)["validation"]["label"] == [5.0]
+    with pytest.raises(ValueError, match="not on the Hub"):
+        load_task("syn-sst")
+
+
+def test_glue_layout_errors_name_file_line_and_column(tmp_path):
+    root = make_glue_dir(tmp_path / "g")
+    with pytest.raises(FileNotFoundError, match=r"QNLI.*train\.tsv"):
+        (root / "QNLI/train.tsv").unlink()
+        load_task("qnli", data_dir=root)
+    with pytest.raises(FileNotFoundError, match="no CoLA/ folder"):
+        load_task("cola", data_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such directory"):
+        load_task("cola", data_dir=tmp_path / "missing")
+    with pytest.raises(GlueDataError, match="no split 'test'"):
+        load_task("cola", data_dir=root, splits=["test"])
+    write(root / "SST-2/dev.tsv", tsv(("text", "label"), ("x", 1)))
+    with pytest.raises(GlueDataError, match=r"SST-2/dev\.tsv.*column 'sentence'.*text, label"):
+        load_task("sst2", data_dir=root)
+    write(root / "SST-2/dev.tsv", tsv(("sentence", "label"), ("ok", 1), ("bad", 2)))
+    with pytest.raises(GlueDataError, match=r"dev\.tsv:3.*label '2' is outside the label set"):
+        load_task("sst2", data_dir=root)
+    write(
+        root / "MNLI/dev_matched.tsv",
+        (root / "MNLI/dev_matched.tsv").read_text().replace("entailment\n", "maybe\n"),
+    )
+    with pytest.raises(GlueDataError, match=r"dev_matched\.tsv:2.*'gold_label'.*'maybe'"):
+        load_task("mnli", data_dir=root)
+    sts = (root / "STS-B/dev.tsv").read_text().replace("\t0.5\n", "\tn/a\n")
+    write(root / "STS-B/dev.tsv", sts)
+    with pytest.raises(GlueDataError, match=r"STS-B/dev\.tsv:2.*'score'.*'n/a' is not a number"):
+        load_task("stsb", data_dir=root)
+    write(root / "CoLA/dev.tsv", "gj04\t1\n")
+    with pytest.raises(GlueDataError, match=r"CoLA/dev\.tsv:1: expected at least 4"):
+        load_task("cola", data_dir=root)
+
+
+# ------------------------------------------------------------------------------------------------------ the Hub
+
+
+def fake_hub_glue(config):
+    feats = datasets.Features(
+        {
+            "premise": datasets.Value("string"),
+            "hypothesis": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=["entailment", "neutral", "contradiction"]),
+            "idx": datasets.Value("int32"),
+        }
+    )
+
+    def split(n, label):
+        return datasets.Dataset.from_dict(
+            {
+                "premise": [f"p{i}" for i in range(n)],
+                "hypothesis": ["h"] * n,
+                "label": [label] * n,
+                "idx": list(range(n)),
+            },
+            features=feats,
+        )
+
+    return datasets.DatasetDict(
+        {
+            "train": split(3, 1),
+            "validation_matched": split(2, 0),
+            "validation_mismatched": split(1, 2),
+            "test_matched": split(1, -1),
+        }
+    )
+
+
+def test_hub_loader_renames_columns(monkeypatch):
+    calls = []
+
+    def load_dataset(path, name=None, **kwargs):
+        calls.append((path, name))
+        return fake_hub_glue(name)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    mnli = load_task("mnli")
+    assert calls == [("nyu-mll/glue", "mnli")]
+    assert set(mnli) == {
+        "train",
+        "validation_matched",
+        "validation_mismatched",
+    }  # test split (no labels) left out
+    assert mnli["train"].column_names == ["sentence1", "sentence2", "label"]
+    assert mnli["train"][0] == {"sentence1": "p0", "sentence2": "h", "label": 1}
+    with pytest.raises(GlueDataError, match="no split 'validation'.*train"):
+        load_task("mnli", splits=["validation"])
+    with pytest.raises(GlueDataError, match="lacks column.*question1"):
+        load_task("qqp")
+
+
+# ------------------------------------------------------------------------------------------------- own tasks
+
+
+def test_own_task_from_csv_tsv_jsonl(tmp_path):
+    write(tmp_path / "train.csv", 'text,label\n"good, really",pos\nbad,neg\n"say ""hi""",pos\n')
+    write(tmp_path / "dev.tsv", 'text\tlabel\n" quoted\tneg\n')
+    write(tmp_path / "dev.jsonl", json.dumps({"text": "fine", "label": "pos"}) + "\n\n")
+    spec = TaskSpec.custom("mine", "text")
+    dsd = load_files(spec, {"train": tmp_path / "train.csv", "validation": tmp_path / "dev.tsv"})
+    assert dsd["train"]["sentence1"] == ["good, really", "bad", 'say "hi"']
+    assert dsd["train"].features["label"].names == ["neg", "pos"]  # sorted label set from train
+    assert dsd["train"]["label"] == [1, 0, 1] and dsd["validation"]["sentence1"] == ['" quoted']
+    assert glue.task_spec_of(dsd, spec).labels == ("neg", "pos")
+    assert load_task(
+        spec, data_files={"train": tmp_path / "train.csv", "validation": tmp_path / "dev.jsonl"}
+    )["validation"]["label"] == [1]
+    # Pairs, fixed label set (its order gives the ids), integer labels, regression.
+    write(tmp_path / "pairs.jsonl", "".join(json.dumps({"a": "x", "b": "y", "y": y}) + "\n" for y in (2, 10)))
+    pairs = TaskSpec.custom("p", ["a", "b"], label_column="y")
+    assert load_files(pairs, {"train": tmp_path / "pairs.jsonl"})["train"].features["label"].names == [
+        "2",
+        "10",
+    ]
+    fixed = TaskSpec.custom("p", "a,b", label_column="y", labels=["10", "2"])
+    assert load_files(fixed, {"train": tmp_path / "pairs.jsonl"})["train"]["label"] == [1, 0]
+    reg = TaskSpec.custom("r", ["a", "b"], label_column="y", regression=True)
+    assert reg.metrics == ("pearson", "spearmanr") and reg.main_metric == "spearmanr"
+    assert load_files(reg, {"train": tmp_path / "pairs.jsonl"})["train"]["label"] == [2.0, 10.0]
+
+
+def test_own_task_errors(tmp_path):
+    write(tmp_path / "train.csv", "text,label\na,pos\nb,neg\n")
+    write(tmp_path / "dev.csv", "text,label\nc,maybe\n")
+    spec = TaskSpec.custom("mine", "text")
+    with pytest.raises(GlueDataError, match=r"dev\.csv:2.*'label'.*'maybe' is outside the label set"):
+        load_files(spec, {"train": tmp_path / "train.csv", "validation": tmp_path / "dev.csv"})
+    with pytest.raises(GlueDataError, match=r"train\.csv.*needs column\(s\) 'sentence'.*text, label"):
+        load_files(TaskSpec.custom("mine", "sentence"), {"train": tmp_path / "train.csv"})
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        load_files(spec, {"train": tmp_path / "nope.csv"})
+    with pytest.raises(GlueDataError, match="no file for split 'validation'"):
+        load_files(spec, {"train": tmp_path / "train.csv"}, splits=["train", "validation"])
+    with pytest.raises(GlueDataError, match=r"train\.csv:2.*'label'.*'pos' is not a number"):
+        load_files(TaskSpec.custom("r", "text", regression=True), {"train": tmp_path / "train.csv"})
+    write(tmp_path / "bad.jsonl", "{not json}\n")
+    with pytest.raises(GlueDataError, match=r"bad\.jsonl:1"):
+        load_files(spec, {"train": tmp_path / "bad.jsonl"})
+    with pytest.raises(ValueError, match="one or two columns"):
+        TaskSpec.custom("x", ["a", "b", "c"])
+    with pytest.raises(ValueError, match="unknown metric set"):
+        TaskSpec.custom("x", "a", metric_set="bleu")
+
+
+# ------------------------------------------------------------------------------------------------------ metrics
+
+
+def test_metric_values_against_hand_computation():
+    preds, refs = [1, 1, 0, 0, 1, 0], [1, 0, 0, 0, 1, 1]  # TP=2 FP=1 TN=2 FN=1
+    assert glue.compute_metrics("cola", preds, refs) == {"matthews_correlation": pytest.approx(1 / 3)}
+    assert glue.compute_metrics("mrpc", preds, refs) == {
+        "accuracy": pytest.approx(4 / 6),
+        "f1": pytest.approx(2 / 3),
+    }
+    assert glue.compute_metrics("mnli", [0, 1, 2, 2], [0, 1, 1, 2]) == {"accuracy": pytest.approx(0.75)}
+    sts = glue.compute_metrics("stsb", [1, 2, 3, 4], [2, 4, 5, 4])
+    assert sts["pearson"] == pytest.approx(3.5 / math.sqrt(5 * 4.75))  # x-mean 2.5, y-mean 3.75
+    assert sts["spearmanr"] == pytest.approx(3 / math.sqrt(5 * 4.5))  # y ranks 1, 2.5, 4, 2.5
+    # A constant prediction has no correlation (0, not NaN), and an all-negative MRPC prediction has F1 0.
+    assert glue.compute_metrics("stsb", [2.0] * 4, [1, 2, 3, 4]) == {"pearson": 0.0, "spearmanr": 0.0}
+    assert glue.compute_metrics("qqp", [0, 0], [1, 0])["f1"] == 0.0
+    with pytest.raises(ValueError, match="3 predictions for 2 references"):
+        glue.compute_metrics("sst2", [0, 1, 1], [0, 1])
+
+
+def test_majority_baseline():
+    spec = get_task("mrpc")
+    assert majority_baseline(spec, [1, 1, 0], [1, 0, 1, 1]) == {"accuracy": 0.75, "f1": pytest.approx(6 / 7)}
+    assert majority_baseline(get_task("stsb"), [1.0, 3.0], [0.0, 5.0]) == {"pearson": 0.0, "spearmanr": 0.0}
+    # Balanced training labels: the tie goes to the label with the better main metric (F1 of "always 1").
+    assert majority_baseline(spec, [0, 1], [0, 1, 1, 0]) == {"accuracy": 0.5, "f1": pytest.approx(2 / 3)}
+
+
+def test_metric_module_loads_offline_by_path(tmp_path):
+    """evaluate.load(<shipped module>) with the Hub switched off, an empty HF_HOME and sockets blocked."""
+    from textssl.metrics import GLUE_METRIC_PATH
+
+    script = textwrap.dedent(
+        """
+        import json, socket, sys
+        def no_network(*args, **kwargs):
+            raise OSError("network access attempted")
+        socket.socket.connect = no_network
+        socket.create_connection = no_network
+        # Only to keep this subprocess fast: evaluate's optional Evaluator imports all transformers pipelines.
+        sys.modules["transformers.pipelines"] = None
+        import evaluate
+        out = {}
+        for config in ("cola", "mrpc", "stsb", "accuracy"):
+            metric = evaluate.load(sys.argv[1], config, keep_in_memory=True)
+            out[config] = metric.compute(predictions=[1, 1, 0, 0, 1, 0], references=[1, 0, 0, 0, 1, 1])
+        print(json.dumps(out))
+        """
+    )
+    env = {
+        **os.environ,
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_EVALUATE_OFFLINE": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", script, GLUE_METRIC_PATH], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["cola"]["matthews_correlation"] == pytest.approx(1 / 3)
+    assert out["mrpc"] == {"accuracy": pytest.approx(4 / 6), "f1": pytest.approx(2 / 3)}
+    assert out["stsb"]["pearson"] == pytest.approx(1 / 3, abs=1e-6)  # 0/1 data: Pearson = MCC
+    assert out["accuracy"] == {"accuracy": pytest.approx(4 / 6)}
+    assert (tmp_path / "hf" / "modules").is_dir()  # evaluate copied the module under the fresh HF_HOME
+
+
+def test_metric_module_is_package_data():
+    """pyproject ships textssl/metrics/**/*.py as package data; the module must live where that glob finds it."""
+    from textssl.metrics import GLUE_METRIC_PATH
+
+    module = Path(GLUE_METRIC_PATH) / "glue_metric.py"
+    assert module.is_file()
+    lines = module.read_text(encoding="utf-8").splitlines()
+    imports = [ln for ln in lines if ln.startswith(("import ", "from "))]
+    assert imports and all("," not in ln for ln in imports)  # one import per line (evaluate parses them)

@@ -1,0 +1,193 @@
+"""``textssl finetune``: finetune a checkpoint on one GLUE task (or your own CSV/TSV/JSONL task), one seed.
+
+The protocol options here are shared with ``textssl glue`` and ``recipes/finetune_glue.py``
+(:func:`add_protocol_arguments`, :func:`protocol_from_args`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from textssl.glue import TASKS, TaskSpec, get_task
+
+
+def add_protocol_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the finetuning protocol; unset ones keep the --config file's (or the built-in) value."""
+    g = p.add_argument_group("protocol (defaults: recipes/configs/glue_default.yaml, docs/finetune.md)")
+    g.add_argument("--config", help="protocol YAML (e.g. recipes/configs/glue_default.yaml)")
+    g.add_argument(
+        "--lr", "--learning-rate", dest="learning_rate", type=float, help="peak learning rate (3e-4)"
+    )
+    g.add_argument("--batch-size", type=int, help="training batch size (32)")
+    g.add_argument("--epochs", type=int, help="training epochs; dev is evaluated after each (5)")
+    g.add_argument("--warmup-ratio", type=float, help="fraction of steps for linear warmup (0.1)")
+    g.add_argument("--weight-decay", type=float, help="AdamW weight decay (0.01)")
+    g.add_argument("--max-length", type=int, help="truncate inputs to this many tokens (128)")
+    g.add_argument("--select", choices=("best", "last"), help="report the best dev epoch or the last (best)")
+    g.add_argument("--max-train-samples", type=int, help="train on a fixed random subset of this size")
+    g.add_argument(
+        "--max-eval-samples", type=int, help="evaluate on a fixed random subset (quick checks only)"
+    )
+    g.add_argument(
+        "--mixed-precision", choices=("no", "fp16", "bf16"), help="Accelerate mixed precision (no)"
+    )
+    g.add_argument("--cpu", action="store_true", default=None, help="force the CPU even if a GPU is present")
+    g.add_argument("--tokenizer", help="tokenizer to use instead of the checkpoint's own")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors"
+    )
+
+
+def protocol_from_args(args: argparse.Namespace):
+    """-> (FinetuneConfig, per-task overrides, extra YAML keys) from --config plus explicit flags."""
+    from textssl.training.finetune import FinetuneConfig, load_protocol
+
+    config, overrides, extra = (FinetuneConfig(), {}, {})
+    if args.config:
+        config, overrides, extra = load_protocol(args.config)
+    flags = {
+        k: getattr(args, k, None)
+        for k in (
+            "learning_rate",
+            "batch_size",
+            "epochs",
+            "warmup_ratio",
+            "weight_decay",
+            "max_length",
+            "select",
+            "max_train_samples",
+            "max_eval_samples",
+            "mixed_precision",
+            "cpu",
+        )
+    }
+    return config.replace(**flags), overrides, extra
+
+
+def add_task_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("task (a GLUE task, or your own files)")
+    g.add_argument("--task", help="GLUE task (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli) or syn-*")
+    g.add_argument("--data-dir", help="GLUE-layout data directory (default: the Hub, nyu-mll/glue)")
+    g.add_argument("--train-file", help="own task: training file (.csv, .tsv or .jsonl)")
+    g.add_argument("--validation-file", help="own task: dev file (.csv, .tsv or .jsonl)")
+    g.add_argument(
+        "--text-column",
+        action="append",
+        help="own task: text column (give twice, or a,b, for sentence pairs)",
+    )
+    g.add_argument("--label-column", default="label", help="own task: label column (label)")
+    g.add_argument(
+        "--labels", help="own task: comma-separated label set in id order (default: read from train)"
+    )
+    g.add_argument("--regression", action="store_true", help="own task: the label is a real-valued score")
+    g.add_argument(
+        "--metric",
+        choices=("accuracy", "accuracy_f1", "matthews_correlation", "pearson_spearman"),
+        help="own task: metric set (accuracy; pearson_spearman for --regression)",
+    )
+
+
+def task_from_args(args: argparse.Namespace) -> tuple[TaskSpec, dict[str, str] | None]:
+    """The task spec and (own tasks) the data files named by the arguments."""
+    own = args.train_file or args.validation_file or args.text_column
+    if own:
+        if args.task and args.task.lower() in TASKS:
+            raise ValueError(
+                f"--task {args.task} is a GLUE task; --train-file/--text-column are for own tasks"
+            )
+        missing = [f for f, v in (("--train-file", args.train_file), ("--validation-file", args.validation_file),
+                                  ("--text-column", args.text_column)) if not v]  # fmt: skip
+        if missing:
+            raise ValueError(f"an own task needs {', '.join(missing)} as well")
+        columns = [c.strip() for part in args.text_column for c in part.split(",") if c.strip()]
+        spec = TaskSpec.custom(
+            args.task or "own-task",
+            columns,
+            label_column=args.label_column,
+            labels=[x.strip() for x in args.labels.split(",")] if args.labels else None,
+            regression=args.regression,
+            metric_set=args.metric,
+        )
+        return spec, {"train": args.train_file, "validation": args.validation_file}
+    if not args.task:
+        raise ValueError(
+            "pass --task (a GLUE task) or --train-file/--validation-file/--text-column (own task)"
+        )
+    return get_task(args.task), None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "finetune",
+        help="finetune a checkpoint on one task (one seed)",
+        description="Finetune a checkpoint directory or Hub id on one GLUE task or your own task; print dev metrics.",
+    )
+    p.add_argument("--model", required=True, help="checkpoint directory or Hub model id")
+    add_task_arguments(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--random-init", action="store_true", help="same architecture, random weights (a baseline)"
+    )
+    p.add_argument(
+        "--output", help="save the finetuned model (selected epoch) and finetune_results.json here"
+    )
+    p.add_argument(
+        "--push-to-hub", metavar="REPO_ID", help="push --output to this Hub repo (token: HF_TOKEN)"
+    )
+    add_protocol_arguments(p)
+    p.set_defaults(func=run)
+
+
+def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Run :func:`textssl.training.finetune.finetune` as the arguments say (shared with the recipe)."""
+    from textssl.training.finetune import finetune
+
+    if args.push_to_hub and not args.output:
+        raise ValueError("--push-to-hub needs --output (the directory to push)")
+    spec, data_files = task_from_args(args)
+    config, overrides, _ = protocol_from_args(args)
+    config = config.replace(**overrides.get(spec.name, {}))
+    return finetune(
+        args.model,
+        spec,
+        seed=args.seed,
+        output_dir=args.output,
+        random_init=args.random_init,
+        data_dir=args.data_dir,
+        data_files=data_files,
+        config=config,
+        tokenizer=args.tokenizer,
+        show_progress=not args.no_progress,
+    )
+
+
+def push_finetuned(args: argparse.Namespace, result: dict[str, Any]) -> str:
+    """Push ``--output`` to ``--push-to-hub``, first writing a model card if the folder has none."""
+    from pathlib import Path
+
+    from textssl.hub import push_to_hub, write_model_card
+
+    if not (Path(args.output) / "README.md").is_file():
+        details = {f"dev {k}": f"{v:.4f}" for k, v in result["metrics"].items()}
+        write_model_card(
+            args.output,
+            objective=f"finetuned on {result['task']}",
+            base_model=None if args.random_init else str(args.model),
+            details={"seed": result["seed"], "best epoch": result["best_epoch"], **details},
+        )
+    return push_to_hub(args.output, args.push_to_hub)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = finetune_from_args(args)
+    print(
+        json.dumps(
+            {k: result[k] for k in ("task", "seed", "init", "main_metric", "score", "best_epoch", "metrics")}
+        )
+    )
+    if args.push_to_hub:
+        print(push_finetuned(args, result))
+    return 0
