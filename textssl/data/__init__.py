@@ -1,0 +1,70 @@
+"""Corpora in, packed blocks out: readers, sentence splitting, tokenization, packing, synthetic corpus.
+
+Typical use::
+
+    from textssl.data import get_blocks
+    blocks, summary = get_blocks("corpus/", "wordpiece", max_length=128)   # or a prepared directory
+    print(summary)
+
+Each block row has ``input_ids``, ``document_ids`` and ``sentence_ids`` (see :mod:`textssl.data.packing`).
+"""
+
+from textssl.data.packing import (
+    DocumentTemplate,
+    DocumentTokenizer,
+    Packer,
+    PackStats,
+    pack,
+    stream_blocks,
+    tokenize_documents,
+)
+from textssl.data.prepare import (
+    PrepareSummary,
+    check_max_length,
+    get_blocks,
+    is_prepared_dir,
+    load_prepared,
+    prepare_dataset,
+    prepared_info,
+    save_prepared,
+    unigram_counts,
+)
+from textssl.data.readers import (
+    ColumnNotFoundError,
+    CorpusError,
+    ReadStats,
+    load_documents,
+    read_documents,
+)
+from textssl.data.sentences import get_splitter, split_sentences
+from textssl.data.synthetic import analyze, generate_corpus, write_corpus, write_tasks
+
+__all__ = [
+    "ColumnNotFoundError",
+    "CorpusError",
+    "DocumentTemplate",
+    "DocumentTokenizer",
+    "PackStats",
+    "Packer",
+    "PrepareSummary",
+    "ReadStats",
+    "analyze",
+    "check_max_length",
+    "generate_corpus",
+    "get_blocks",
+    "get_splitter",
+    "is_prepared_dir",
+    "load_documents",
+    "load_prepared",
+    "pack",
+    "prepare_dataset",
+    "prepared_info",
+    "read_documents",
+    "save_prepared",
+    "split_sentences",
+    "stream_blocks",
+    "tokenize_documents",
+    "unigram_counts",
+    "write_corpus",
+    "write_tasks",
+]
