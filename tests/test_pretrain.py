@@ -202,3 +202,18 @@ def test_two_rank_cpu_ddp_keeps_identical_weights(tmp_path):
     log = read_log(out / "log.jsonl")
     config = next(r for r in log if r.get("event") == "config")
     assert config["world_size"] == 2
+
+
+def test_streaming_corpus_trains_and_resumes_exactly(tmp_path):
+    from textssl.data import generate_corpus
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join(generate_corpus(150, seed=3)) + "\n")
+    kw = dict(data=str(corpus), data_args={"streaming": True, "shuffle_buffer": 50}, max_steps=4, save_every=2)
+    full = pretrain(tiny_config(tmp_path / "a", **kw))
+    pretrain(tiny_config(tmp_path / "b", stop_at_step=2, **kw))
+    resumed = pretrain(tiny_config(tmp_path / "b", resume="latest", **kw))
+    a, b = train_losses(full.output_dir), train_losses(resumed.output_dir)
+    assert sorted(a) == [1, 2, 3, 4] and a.keys() == b.keys()
+    assert all(a[s] == pytest.approx(b[s], rel=1e-5) for s in a)
+    assert "mlm_acc" in full.eval_metrics

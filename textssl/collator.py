@@ -63,8 +63,9 @@ class Collator:
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """Mix the epoch into the seed of batches that carry no ``_step``."""
+        """Start an epoch: batches that carry no ``_index`` are seeded by (seed, epoch, worker, batch number)."""
         self.epoch = int(epoch)
+        self.calls = 0
 
     # ------------------------------------------------------------------ conversion
     def _stack(self, features: Sequence[dict], key: str, pad: int) -> torch.Tensor:

@@ -8,6 +8,7 @@ restored by ``accelerator.load_state``; ``skip_first_batches`` continues mid-epo
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -227,15 +228,16 @@ def evaluate(accelerator, objective: Objective, module, loader, max_batches: int
 
 def pretrain(cfg: PretrainConfig) -> PretrainResult:
     """Pretrain a model as ``cfg`` says; returns where the final model was written and its eval metrics."""
+    import transformers
     from accelerate import skip_first_batches
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
-    import transformers
-
     cfg.validate()
     transformers.utils.logging.set_verbosity_error()  # no per-save shard bars or tied-weight notices
     transformers.utils.logging.disable_progress_bar()
+    # Accelerate notes at every save that tied weights (e.g. the MLM decoder) are stored once; that is expected.
+    logging.getLogger("accelerate.utils.other").setLevel(logging.ERROR)
     accelerator = make_accelerator(cfg)
     check_world_size(accelerator)
     out_dir = Path(cfg.output_dir)
@@ -299,12 +301,13 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
 
     budget_s = cfg.budget_minutes * 60 if cfg.budget_minutes else None
     total = cfg.max_steps
+    # The bar counts steps, or seconds in time-budget mode (so its ETA is the budget's end).
     bar = tqdm(
-        total=total,
-        initial=state.step,
+        total=int(budget_s) if budget_s else total,
+        initial=int(state.elapsed) if budget_s else state.step,
         disable=not (cfg.progress and accelerator.is_local_main_process),
         desc=f"{cfg.objective}/{cfg.arch}-{cfg.size}",
-        unit="step",
+        unit="s" if budget_s else "step",
     )
     start = time.perf_counter() - state.elapsed
     window = {"loss": 0.0, "n": 0, "tokens": 0, "t0": time.perf_counter()}
@@ -362,7 +365,9 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
                 continue
 
             state.step += 1
-            bar.update(1)
+            if budget_s:
+                bar.n = min(int(time.perf_counter() - start), bar.total)
+            bar.update(0 if budget_s else 1)
             if state.step % cfg.log_every == 0 or state.step == 1:
                 dt = time.perf_counter() - window["t0"]
                 record = {
@@ -375,7 +380,9 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
                 }
                 log.write(record)
                 accelerator.log({"train/loss": record["loss"], "train/lr": lr}, step=state.step)
-                bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}")
+                bar.set_postfix(
+                    step=state.step, loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}"
+                )
                 window.update(loss=0.0, n=0, tokens=0, t0=time.perf_counter())
             if state.step % cfg.eval_every == 0:
                 eval_metrics = evaluate(accelerator, objective, module, eval_loader, cfg.eval_batches)
