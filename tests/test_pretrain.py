@@ -62,15 +62,26 @@ OBJECTIVE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("objective", "arch", "tokenizer", "strategy", "auto_class", "metric"), OBJECTIVE_CASES)
-def test_every_objective_trains_and_saves_a_stock_model(tmp_path, objective, arch, tokenizer, strategy, auto_class, metric):
+@pytest.mark.parametrize(
+    ("objective", "arch", "tokenizer", "strategy", "auto_class", "metric"), OBJECTIVE_CASES
+)
+def test_every_objective_trains_and_saves_a_stock_model(
+    tmp_path, objective, arch, tokenizer, strategy, auto_class, metric
+):
     import transformers
 
     overrides = {}
-    layer_key = {"gpt2": "n_layer", "bart": "encoder_layers", "t5": "num_layers"}.get(arch, "num_hidden_layers")
+    layer_key = {"gpt2": "n_layer", "bart": "encoder_layers", "t5": "num_layers"}.get(
+        arch, "num_hidden_layers"
+    )
     overrides[layer_key] = 1
     cfg = tiny_config(
-        tmp_path, objective=objective, arch=arch, tokenizer=tokenizer, strategy=strategy, model_overrides=overrides
+        tmp_path,
+        objective=objective,
+        arch=arch,
+        tokenizer=tokenizer,
+        strategy=strategy,
+        model_overrides=overrides,
     )
     result = pretrain(cfg)
     assert result.state.step == 4
@@ -144,7 +155,15 @@ def test_nan_loss_is_skipped_then_stops_with_a_clear_error(tmp_path, monkeypatch
     [
         ({"objective": "mlm", "strategy": "t5_span_corruption"}, "needs a masking strategy"),
         ({"objective": "clm", "arch": "bert"}, "does not support architecture 'bert'.*gpt2, llama"),
-        ({"objective": "seq2seq", "arch": "t5", "tokenizer": "wordpiece", "strategy": "t5_span_corruption"}, "sentinel"),
+        (
+            {
+                "objective": "seq2seq",
+                "arch": "t5",
+                "tokenizer": "wordpiece",
+                "strategy": "t5_span_corruption",
+            },
+            "sentinel",
+        ),
         ({"strategy": "masking"}, "unknown strategy 'masking'.*token_masking"),
         ({"model_overrides": {"max_position_embeddings": 32, "num_hidden_layers": 1}}, "max_length"),
         ({"data": str(Path("/nonexistent/corpus.txt"))}, "corpus.txt"),
@@ -186,14 +205,29 @@ def test_two_rank_cpu_ddp_keeps_identical_weights(tmp_path):
     script.write_text(DDP_SCRIPT)
     out = tmp_path / "ddp"
     overrides = dict(
-        data="synthetic:120", max_length=64, batch_size=4, max_steps=3, eval_every=100, save_every=100,
-        output_dir=str(out), report_to="none", progress=False, model_overrides=SMALL, eval_batches=1,
+        data="synthetic:120",
+        max_length=64,
+        batch_size=4,
+        max_steps=3,
+        eval_every=100,
+        save_every=100,
+        output_dir=str(out),
+        report_to="none",
+        progress=False,
+        model_overrides=SMALL,
+        eval_batches=1,
     )
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
     cmd = [
-        sys.executable, "-m", "accelerate.commands.launch",
-        "--config_file", str(ROOT / "recipes" / "accelerate" / "cpu_ddp.yaml"),
-        "--main_process_port", "29533", str(script), json.dumps(overrides),
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(ROOT / "recipes" / "accelerate" / "cpu_ddp.yaml"),
+        "--main_process_port",
+        "29533",
+        str(script),
+        json.dumps(overrides),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -209,7 +243,9 @@ def test_streaming_corpus_trains_and_resumes_exactly(tmp_path):
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n\n".join(generate_corpus(150, seed=3)) + "\n")
-    kw = dict(data=str(corpus), data_args={"streaming": True, "shuffle_buffer": 50}, max_steps=4, save_every=2)
+    kw = dict(
+        data=str(corpus), data_args={"streaming": True, "shuffle_buffer": 50}, max_steps=4, save_every=2
+    )
     full = pretrain(tiny_config(tmp_path / "a", **kw))
     pretrain(tiny_config(tmp_path / "b", stop_at_step=2, **kw))
     resumed = pretrain(tiny_config(tmp_path / "b", resume="latest", **kw))

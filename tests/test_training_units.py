@@ -10,7 +10,13 @@ import torch
 
 from textssl import TokenizerInfo, load_tokenizer
 from textssl.models import ARCHITECTURES, SIZES, build_config, max_positions
-from textssl.training.checkpoint import TrainState, atomic_dir, list_checkpoints, prune_checkpoints, resolve_resume
+from textssl.training.checkpoint import (
+    TrainState,
+    atomic_dir,
+    list_checkpoints,
+    prune_checkpoints,
+    resolve_resume,
+)
 from textssl.training.config import PretrainConfig, load_config
 from textssl.training.schedules import lr_factor
 
@@ -45,7 +51,9 @@ def test_unknown_schedule_is_named():
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_every_architecture_builds_at_tiny(arch):
-    tok = load_tokenizer("unigram" if arch == "t5" else "bpe" if arch in ("gpt2", "llama", "bart") else "wordpiece")
+    tok = load_tokenizer(
+        "unigram" if arch == "t5" else "bpe" if arch in ("gpt2", "llama", "bart") else "wordpiece"
+    )
     info = TokenizerInfo.from_tokenizer(tok)
     cfg = build_config(arch, "tiny", info, max_length=128)
     assert cfg.vocab_size == info.vocab_size
@@ -59,7 +67,11 @@ def test_size_presets_follow_turc_et_al(info):
     expected = {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 512), "base": (12, 768)}
     for name, (layers, hidden) in expected.items():
         cfg = build_config("bert", name, info)
-        assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads) == (layers, hidden, hidden // 64)
+        assert (cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads) == (
+            layers,
+            hidden,
+            hidden // 64,
+        )
     assert set(SIZES) == set(expected)
 
 
@@ -74,7 +86,11 @@ def test_overrides_and_bad_values(info):
         build_config("xlnet", "tiny", info)
 
 
-@pytest.mark.parametrize("path", sorted(p for p in CONFIG_DIR.glob("*.yaml") if not p.name.startswith("glue")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in CONFIG_DIR.glob("*.yaml") if not p.name.startswith("glue")),
+    ids=lambda p: p.name,
+)
 def test_every_recipe_config_is_valid(path):
     cfg = load_config(path)
     assert cfg.output_dir.startswith("runs/")
@@ -137,7 +153,9 @@ def test_sparse_mlm_matches_dense_loss():
 
     torch.manual_seed(0)
     model = BertForMaskedLM(
-        BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+        BertConfig(
+            vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        )
     ).eval()
     ids = torch.randint(5, 50, (3, 12))
     labels = torch.full_like(ids, -100)

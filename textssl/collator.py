@@ -46,7 +46,9 @@ class Collator:
         pad_to_multiple_of: int | None = None,
         keep_keys: Sequence[str] = (),
     ) -> None:
-        self.info = tokenizer if isinstance(tokenizer, TokenizerInfo) else TokenizerInfo.from_tokenizer(tokenizer)
+        self.info = (
+            tokenizer if isinstance(tokenizer, TokenizerInfo) else TokenizerInfo.from_tokenizer(tokenizer)
+        )
         if self.info.pad_id is None:
             raise ValueError("Collator needs a tokenizer with a pad token to pad ragged rows")
         if max_length is not None and max_length < 2:
@@ -90,7 +92,9 @@ class Collator:
 
     def _fit(self, t: torch.Tensor, pad: int) -> torch.Tensor:
         if t.dim() != 2:
-            raise ValueError(f"features must be 1-D token id sequences, got shape {tuple(t.shape[1:])} per row")
+            raise ValueError(
+                f"features must be 1-D token id sequences, got shape {tuple(t.shape[1:])} per row"
+            )
         if self.max_length is not None and t.shape[1] > self.max_length:
             t = t[:, : self.max_length]
         m = self.pad_to_multiple_of

@@ -82,63 +82,83 @@ def build_config(
         else:
             cls, kwargs = tf.ElectraConfig, dict(embedding_size=s.hidden, **common)
     elif arch == "modernbert":
-        cls, kwargs = tf.ModernBertConfig, dict(
-            vocab_size=vocab,
-            hidden_size=s.hidden,
-            num_hidden_layers=s.layers,
-            num_attention_heads=s.heads,
-            intermediate_size=s.intermediate,
-            max_position_embeddings=positions,
-            cls_token_id=info.cls_id,
-            sep_token_id=info.sep_id,
-            sparse_prediction=True,
-            **ids,
+        cls, kwargs = (
+            tf.ModernBertConfig,
+            dict(
+                vocab_size=vocab,
+                hidden_size=s.hidden,
+                num_hidden_layers=s.layers,
+                num_attention_heads=s.heads,
+                intermediate_size=s.intermediate,
+                max_position_embeddings=positions,
+                cls_token_id=info.cls_id,
+                sep_token_id=info.sep_id,
+                sparse_prediction=True,
+                **ids,
+            ),
         )
     elif arch == "gpt2":
-        cls, kwargs = tf.GPT2Config, dict(
-            vocab_size=vocab, n_embd=s.hidden, n_layer=s.layers, n_head=s.heads, n_positions=positions, **ids
+        cls, kwargs = (
+            tf.GPT2Config,
+            dict(
+                vocab_size=vocab,
+                n_embd=s.hidden,
+                n_layer=s.layers,
+                n_head=s.heads,
+                n_positions=positions,
+                **ids,
+            ),
         )
     elif arch == "llama":
-        cls, kwargs = tf.LlamaConfig, dict(
-            vocab_size=vocab,
-            hidden_size=s.hidden,
-            num_hidden_layers=s.layers,
-            num_attention_heads=s.heads,
-            num_key_value_heads=s.heads,
-            intermediate_size=int(s.hidden * 8 / 3) // 8 * 8,
-            max_position_embeddings=positions,
-            tie_word_embeddings=True,
-            **ids,
+        cls, kwargs = (
+            tf.LlamaConfig,
+            dict(
+                vocab_size=vocab,
+                hidden_size=s.hidden,
+                num_hidden_layers=s.layers,
+                num_attention_heads=s.heads,
+                num_key_value_heads=s.heads,
+                intermediate_size=int(s.hidden * 8 / 3) // 8 * 8,
+                max_position_embeddings=positions,
+                tie_word_embeddings=True,
+                **ids,
+            ),
         )
     elif arch == "bart":
-        cls, kwargs = tf.BartConfig, dict(
-            vocab_size=vocab,
-            d_model=s.hidden,
-            encoder_layers=s.layers,
-            decoder_layers=s.layers,
-            encoder_attention_heads=s.heads,
-            decoder_attention_heads=s.heads,
-            encoder_ffn_dim=s.intermediate,
-            decoder_ffn_dim=s.intermediate,
-            max_position_embeddings=positions,
-            decoder_start_token_id=info.eos_id,
-            forced_eos_token_id=info.eos_id,
-            **ids,
+        cls, kwargs = (
+            tf.BartConfig,
+            dict(
+                vocab_size=vocab,
+                d_model=s.hidden,
+                encoder_layers=s.layers,
+                decoder_layers=s.layers,
+                encoder_attention_heads=s.heads,
+                decoder_attention_heads=s.heads,
+                encoder_ffn_dim=s.intermediate,
+                decoder_ffn_dim=s.intermediate,
+                max_position_embeddings=positions,
+                decoder_start_token_id=info.eos_id,
+                forced_eos_token_id=info.eos_id,
+                **ids,
+            ),
         )
     else:  # t5
-        cls, kwargs = tf.T5Config, dict(
-            vocab_size=vocab,
-            d_model=s.hidden,
-            d_kv=64,
-            d_ff=s.intermediate,
-            num_layers=s.layers,
-            num_decoder_layers=s.layers,
-            num_heads=s.heads,
-            feed_forward_proj="gated-gelu",
-            decoder_start_token_id=info.pad_id,
-            pad_token_id=info.pad_id,
-            eos_token_id=info.eos_id,
-            tie_word_embeddings=False,
+        cls, kwargs = (
+            tf.T5Config,
+            dict(
+                vocab_size=vocab,
+                d_model=s.hidden,
+                d_kv=64,
+                d_ff=s.intermediate,
+                num_layers=s.layers,
+                num_decoder_layers=s.layers,
+                num_heads=s.heads,
+                feed_forward_proj="gated-gelu",
+                decoder_start_token_id=info.pad_id,
+                pad_token_id=info.pad_id,
+                eos_token_id=info.eos_id,
+                tie_word_embeddings=False,
+            ),
         )
     overrides = dict(overrides or {})
     if overrides:

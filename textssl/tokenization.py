@@ -116,12 +116,16 @@ def train_tokenizer(
     if kind == "wordpiece":
         cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+            single="[CLS] $A [SEP]",
+            pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
         )
     elif kind == "bpe":
         bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
         tok.post_processor = processors.TemplateProcessing(
-            single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)]
+            single="<s> $A </s>",
+            pair="<s> $A </s> </s> $B </s>",
+            special_tokens=[("<s>", bos), ("</s>", eos)],
         )
     else:
         eos = tok.token_to_id("</s>")
@@ -304,7 +308,9 @@ class TokenizerInfo:
         """Set corpus unigram frequencies (length ``vocab_size``) for frequency-based replacement."""
         counts = counts.to(torch.float64).clone()
         if counts.numel() != self.vocab_size:
-            raise ValueError(f"unigram counts have {counts.numel()} entries, vocabulary has {self.vocab_size}")
+            raise ValueError(
+                f"unigram counts have {counts.numel()} entries, vocabulary has {self.vocab_size}"
+            )
         counts[self.special] = 0
         if counts.sum() <= 0:
             raise ValueError("unigram counts are all zero outside special tokens")

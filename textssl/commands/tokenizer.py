@@ -42,6 +42,10 @@ def iter_text_files(paths: list[str]) -> Iterator[str]:
 
 def run_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    tok = train_tokenizer(args.kind, iter_text_files(args.input), args.vocab_size, args.output, args.max_length)
-    print(f"trained {args.kind} tokenizer: {len(tok)} tokens -> {args.output} ({time.perf_counter() - start:.1f}s)")
+    tok = train_tokenizer(
+        args.kind, iter_text_files(args.input), args.vocab_size, args.output, args.max_length
+    )
+    print(
+        f"trained {args.kind} tokenizer: {len(tok)} tokens -> {args.output} ({time.perf_counter() - start:.1f}s)"
+    )
     return 0

@@ -29,7 +29,9 @@ class CausalLMObjective(Objective):
         return AutoModelForCausalLM.from_config(config)
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:
-        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
+        out = model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+        )
         count = (batch["labels"][:, 1:] != IGNORE_INDEX).sum()
         return out.loss, {"clm_loss_sum": out.loss.detach().float() * count, "clm_count": count}
 

@@ -116,7 +116,9 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     known = {f.name for f in dataclasses.fields(PretrainConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"unknown config option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}")
+        raise ValueError(
+            f"unknown config option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
+        )
     cfg = PretrainConfig(**values)
     cfg.validate()
     return cfg
@@ -144,7 +146,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         hint = hints[f.name]
         if hint is bool:
-            parser.add_argument(flag, dest=f.name, type=lambda s: s.lower() in ("1", "true", "yes"), default=None)
+            parser.add_argument(
+                flag, dest=f.name, type=lambda s: s.lower() in ("1", "true", "yes"), default=None
+            )
         elif "dict" in str(hint):
             parser.add_argument(flag, dest=f.name, type=_parse_mapping, default=None, metavar="K=V,...")
         else:

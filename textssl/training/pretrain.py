@@ -89,7 +89,8 @@ class Blocks(Dataset):
         rows = [k[0] for k in keys]
         cols = self.ds[rows]
         return [
-            {**{c: cols[c][i] for c in self.columns}, "_index": r, "_step": s} for i, (r, s) in enumerate(keys)
+            {**{c: cols[c][i] for c in self.columns}, "_index": r, "_step": s}
+            for i, (r, s) in enumerate(keys)
         ]
 
     def __getitem__(self, key) -> dict[str, Any]:
@@ -267,7 +268,11 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     # Own generators: creating a DataLoader iterator must not draw from the global RNG, which is checkpointed.
     loader_args = dict(batch_size=cfg.batch_size, collate_fn=collator, num_workers=cfg.num_workers)
     train_loader = DataLoader(
-        Blocks(train_blocks, columns), sampler=sampler, drop_last=True, generator=_generator(cfg.seed), **loader_args
+        Blocks(train_blocks, columns),
+        sampler=sampler,
+        drop_last=True,
+        generator=_generator(cfg.seed),
+        **loader_args,
     )
     eval_loader = DataLoader(Blocks(eval_blocks, columns), generator=_generator(cfg.seed + 1), **loader_args)
 
@@ -326,7 +331,9 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     module.train()
     while not finished():
         sampler.set_epoch(state.epoch)
-        loader = skip_first_batches(train_loader, state.batch_in_epoch) if state.batch_in_epoch else train_loader
+        loader = (
+            skip_first_batches(train_loader, state.batch_in_epoch) if state.batch_in_epoch else train_loader
+        )
         for batch in loader:
             state.batch_in_epoch += 1
             with accelerator.accumulate(module):
@@ -339,7 +346,9 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
                     state.nan_skips += 1
                     optimizer.zero_grad(set_to_none=True)
                     log.write({"event": "nan_skip", "step": state.step, "consecutive": consecutive_nan})
-                    accelerator.print(f"step {state.step}: loss is NaN/Inf, batch skipped ({consecutive_nan} in a row)")
+                    accelerator.print(
+                        f"step {state.step}: loss is NaN/Inf, batch skipped ({consecutive_nan} in a row)"
+                    )
                     if consecutive_nan >= cfg.max_nan_skips:
                         raise TrainingError(
                             f"the loss was NaN/Inf for {consecutive_nan} batches in a row at step {state.step}; "
@@ -428,7 +437,10 @@ def _write_model(accelerator, cfg, objective, module, tokenizer, state, director
     objective.model_to_save(unwrapped).save_pretrained(str(directory), safe_serialization=True)
     objective.save_extra(unwrapped, str(directory))
     tokenizer.save_pretrained(str(directory))
-    details = {"architecture": f"{cfg.arch} ({cfg.size})", "corruption": repr(objective_strategy(cfg, objective))}
+    details = {
+        "architecture": f"{cfg.arch} ({cfg.size})",
+        "corruption": repr(objective_strategy(cfg, objective)),
+    }
     details.update({f"eval {k}": round(v, 4) for k, v in metrics.items()})
     write_model_card(
         directory,
@@ -465,6 +477,8 @@ def save_model_dir(accelerator, cfg, objective, module, tokenizer, state, direct
     """Atomically write the final model directory."""
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        atomic_dir(directory, lambda tmp: _write_model(accelerator, cfg, objective, module, tokenizer, state, tmp, metrics))
+        atomic_dir(
+            directory,
+            lambda tmp: _write_model(accelerator, cfg, objective, module, tokenizer, state, tmp, metrics),
+        )
     accelerator.wait_for_everyone()
-
