@@ -104,7 +104,6 @@ class Collator:
         return t
 
     def _generator(self, features: Sequence[dict]) -> tuple[torch.Generator, int]:
-        step = None
         if "_index" in features[0]:
             idx = [int(f["_index"]) for f in features]
             step = int(features[0].get("_step", self.epoch))
@@ -113,10 +112,10 @@ class Collator:
             worker = torch.utils.data.get_worker_info()
             wid = worker.id if worker is not None else 0
             entropy = [self.seed, self.epoch, wid, self.calls]
-        self.calls += 1
+            step = self.calls
+            self.calls += 1
         seed = int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> 1)
-        gen = torch.Generator().manual_seed(seed)
-        return gen, (step if step is not None else self.calls - 1)
+        return torch.Generator().manual_seed(seed), step
 
     # ------------------------------------------------------------------ main entry
     def build_batch(self, features: Sequence[dict]) -> Batch:

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Sized
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,10 @@ def load_blocks(cfg: PretrainConfig, tokenizer, accelerator, positions: int | No
     """Train and eval blocks, tokenized once (cached; the main process goes first, the others hit the cache)."""
     from textssl.data import get_blocks
 
+    # In concat mode the corpus's last, partial block is dropped (as group_texts does): a near-empty padded
+    # block is useless for training and too short for span corruption. data_args can override it.
+    options = {"drop_last": cfg.pack_mode == "concat", **cfg.data_args}
+
     def blocks(source: str):
         ds, summary = get_blocks(
             source,
@@ -109,13 +114,26 @@ def load_blocks(cfg: PretrainConfig, tokenizer, accelerator, positions: int | No
             mode=cfg.pack_mode,
             max_positions=positions,
             accelerator=accelerator,
-            **cfg.data_args,
+            **options,
         )
         if summary is not None:
             accelerator.print(summary)
         return ds
 
+    import datasets
+
     train = blocks(cfg.data)
+    if isinstance(train, datasets.IterableDataset):
+        # Streaming: hold out the first blocks of this process's stream for evaluation.
+        if cfg.eval_data:
+            evals = blocks(cfg.eval_data)
+            if isinstance(evals, datasets.IterableDataset):
+                evals = datasets.Dataset.from_list(list(evals.take(cfg.eval_batches * cfg.batch_size)))
+        else:
+            held = cfg.eval_batches * cfg.batch_size
+            evals = datasets.Dataset.from_list(list(train.take(held)))
+            train = train.skip(held)
+        return train, evals
     if cfg.eval_data:
         evals = blocks(cfg.eval_data)
     else:
@@ -256,30 +274,43 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
 
     # Data: blocks -> seeded sampler -> Collator (corruption runs in DataLoader workers).
     train_blocks, eval_blocks = load_blocks(cfg, tokenizer, accelerator, max_positions(model_config))
+    streaming = not isinstance(train_blocks, Sized)
     if "unigram" in str(cfg.strategy_args.get("source", "")):
+        if streaming:
+            raise ValueError(
+                "strategy_args source='unigram' needs a map-style corpus; drop streaming or use 'uniform'"
+            )
         from textssl.data import unigram_counts
 
         info.set_unigram_counts(unigram_counts(train_blocks, info.vocab_size))
-    columns = tuple(c for c in BLOCK_COLUMNS if c in train_blocks.column_names)
+    columns = tuple(c for c in BLOCK_COLUMNS if c in eval_blocks.column_names)
     collator = Collator(info, strategy, max_length=cfg.max_length, seed=cfg.seed)
-    rows_per_step = cfg.batch_size * cfg.grad_accum * accelerator.num_processes
-    steps_per_epoch = max(1, len(train_blocks) // rows_per_step)
-    sampler = EpochSampler(len(train_blocks), cfg.seed, rows_per_step, steps_per_epoch)
     # Own generators: creating a DataLoader iterator must not draw from the global RNG, which is checkpointed.
     loader_args = dict(batch_size=cfg.batch_size, collate_fn=collator, num_workers=cfg.num_workers)
-    train_loader = DataLoader(
-        Blocks(train_blocks, columns),
-        sampler=sampler,
-        drop_last=True,
-        generator=_generator(cfg.seed),
-        **loader_args,
-    )
     eval_loader = DataLoader(Blocks(eval_blocks, columns), generator=_generator(cfg.seed + 1), **loader_args)
+    if streaming:
+        # The stream is already split per process (split_dataset_by_node), so this loader is not prepared
+        # (Accelerate would shard it again); its batches are seeded by (seed, epoch, worker, batch number).
+        sampler = train_blocks
+        train_loader = DataLoader(train_blocks, generator=_generator(cfg.seed), **loader_args)
+    else:
+        rows_per_step = cfg.batch_size * cfg.grad_accum * accelerator.num_processes
+        steps_per_epoch = max(1, len(train_blocks) // rows_per_step)
+        sampler = EpochSampler(len(train_blocks), cfg.seed, rows_per_step, steps_per_epoch)
+        train_loader = DataLoader(
+            Blocks(train_blocks, columns),
+            sampler=sampler,
+            drop_last=True,
+            generator=_generator(cfg.seed),
+            **loader_args,
+        )
 
     optimizer = build_optimizer(model, cfg)
-    module, optimizer, train_loader, eval_loader = accelerator.prepare(
-        ObjectiveModule(objective, model), optimizer, train_loader, eval_loader
+    module, optimizer, eval_loader = accelerator.prepare(
+        ObjectiveModule(objective, model), optimizer, eval_loader
     )
+    if not streaming:
+        train_loader = accelerator.prepare(train_loader)
 
     state = TrainState()
     log = RunLog(out_dir / "log.jsonl", enabled=accelerator.is_main_process)
@@ -331,6 +362,7 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     module.train()
     while not finished():
         sampler.set_epoch(state.epoch)
+        collator.set_epoch(state.epoch)
         loader = (
             skip_first_batches(train_loader, state.batch_in_epoch) if state.batch_in_epoch else train_loader
         )
