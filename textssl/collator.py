@@ -83,7 +83,9 @@ class Collator:
         lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
         if len(rows) and (lengths == lengths[0]).all():
             if isinstance(first, list):  # flat iteration beats numpy's nested-list parser by ~20%
-                flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+                flat = np.fromiter(
+                    itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum())
+                )
                 arr = flat.reshape(len(rows), int(lengths[0]))
             else:
                 arr = np.asarray(rows, dtype=np.int64)
