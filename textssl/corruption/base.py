@@ -14,8 +14,6 @@ draw comes from ``generator``; there is no Python loop over batch rows or tokens
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
 from textssl.tokenization import TokenizerInfo
@@ -144,57 +142,8 @@ def random_tokens(
     return info.replace_ids[idx]
 
 
-def apply_mask_replace(
-    input_ids: torch.Tensor,
-    selected: torch.Tensor,
-    info: TokenizerInfo,
-    generator: torch.Generator,
-    mask_prob: float,
-    random_prob: float,
-    strategy: str,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """BERT's 80/10/10 rule on the ``selected`` positions: returns ``(corrupted_ids, labels)``.
-
-    Of the selected positions, ``mask_prob`` become the mask token, ``random_prob`` a random token, and the
-    rest keep the original token. Labels hold the original id at selected positions, ``-100`` elsewhere.
-    """
-    labels = torch.where(selected, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
-    out = input_ids.clone()
-    u = uniform(input_ids.shape, generator)
-    if mask_prob > 0:
-        mask_id = info.require("mask_id", strategy)
-        out[selected & (u < mask_prob)] = mask_id
-    if random_prob > 0:
-        rnd = selected & (u >= mask_prob) & (u < mask_prob + random_prob)
-        out[rnd] = random_tokens((int(rnd.sum()),), info, generator)
-    return out, labels
-
-
-def compact(values: torch.Tensor, keep: torch.Tensor, pad_value: int) -> torch.Tensor:
-    """Left-align the kept entries of each row (order preserved) and pad to the longest row.
-
-    ``values`` and ``keep`` are ``[B, L]``; the result is ``[B, max_kept]``. Vectorized via cumsum + scatter.
-    """
-    b, _ = values.shape
-    counts = keep.sum(1)
-    width = int(counts.max()) if b else 0
-    out = torch.full((b, width), pad_value, dtype=values.dtype)
-    pos = keep.long().cumsum(1) - 1
-    rows = torch.arange(b).unsqueeze(1).expand_as(values)
-    out[rows[keep], pos[keep]] = values[keep]
-    return out
-
-
 def segment_starts(ids: torch.Tensor) -> torch.Tensor:
     """True where a new run of equal values begins along each row (position 0 always starts one)."""
     starts = torch.ones_like(ids, dtype=torch.bool)
     starts[:, 1:] = ids[:, 1:] != ids[:, :-1]
     return starts
-
-
-def attention_from(ids: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """Attention mask (long) that is 1 where ``ids`` is not padding."""
-    return (ids != pad_id).long()
-
-
-StrategyLike = Strategy | Callable[..., Batch]

@@ -75,7 +75,7 @@ def choose_random(
 def pack_left(keep: np.ndarray, *arrays: tuple[np.ndarray, int]) -> tuple[list[np.ndarray], np.ndarray]:
     """Left-align the kept entries of each row of every ``(array, pad)`` (order kept), padded with ``pad``.
 
-    Like :func:`textssl.corruption.base.compact` for several arrays sharing one ``keep`` mask, with one flat
+    For several arrays sharing one ``keep`` mask, with one flat
     scatter each. Returns the packed (contiguous) arrays, ``[B, max kept]``, and the kept counts.
     """
     b = keep.shape[0]
