@@ -16,6 +16,7 @@ import pytest
 from textssl import glue
 from textssl.glue import (
     GLUE_TASKS,
+    STSB_COLUMNS,
     TASKS,
     GlueDataError,
     TaskSpec,
@@ -108,18 +109,7 @@ def make_glue_dir(root: Path) -> Path:
     qqp = ("id", "qid1", "qid2", "question1", "question2", "is_duplicate")
     write(root / "QQP/train.tsv", tsv(qqp, (0, 1, 2, "How?", "How so?", 1)))
     write(root / "QQP/dev.tsv", tsv(qqp, (1, 3, 4, "Why?", "When?", 0)))
-    sts = (
-        "index",
-        "genre",
-        "filename",
-        "year",
-        "old_index",
-        "source1",
-        "source2",
-        "sentence1",
-        "sentence2",
-        "score",
-    )
+    sts = STSB_COLUMNS
     write(
         root / "STS-B/train.tsv",
         tsv(sts, (0, "main-captions", "MSRvid", "2012test", 1, "none", "none", "A man.", "A guy.", "4.750")),
@@ -193,18 +183,7 @@ def test_synthetic_tasks_load_through_the_glue_layout(tmp_path):
         tmp_path / "SYN-CoLA/train.tsv", tsv(("syn", 1, "", "the dog runs"), ("syn", 0, "*", "the dog run"))
     )
     write(tmp_path / "SYN-CoLA/dev.tsv", tsv(("syn", 0, "*", "the dogs runs")))
-    sts = (
-        "index",
-        "genre",
-        "filename",
-        "year",
-        "old_index",
-        "source1",
-        "source2",
-        "sentence1",
-        "sentence2",
-        "score",
-    )
+    sts = STSB_COLUMNS
     write(
         tmp_path / "SYN-STS/train.tsv", tsv(sts, (0, "syn", "syn", "syn", 0, "s", "s", "a b", "a c", "2.5"))
     )

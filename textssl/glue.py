@@ -32,6 +32,19 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 HUB_DATASET = "nyu-mll/glue"
+# STS-B's ten TSV columns (test files lack ``score``); the synthetic SYN-STS task is written in this layout.
+STSB_COLUMNS = (
+    "index",
+    "genre",
+    "filename",
+    "year",
+    "old_index",
+    "source1",
+    "source2",
+    "sentence1",
+    "sentence2",
+    "score",
+)
 
 # Which metrics each metric set reports (must agree with textssl/metrics/glue_metric/glue_metric.py).
 METRIC_SETS: dict[str, tuple[str, ...]] = {
@@ -175,7 +188,7 @@ LAYOUTS: dict[str, _Layout] = {
     # MRPC: the header starts with a UTF-8 BOM (stripped by reading with utf-8-sig).
     "mrpc": _Layout(text=("#1 String", "#2 String"), label="Quality"),
     "qqp": _Layout(text=("question1", "question2"), label="is_duplicate"),
-    # STS-B: ten columns: index genre filename year old_index source1 source2 sentence1 sentence2 score.
+    # STS-B: the ten STSB_COLUMNS.
     "stsb": _Layout(text=("sentence1", "sentence2"), label="score"),
     "mnli": _Layout(text=("sentence1", "sentence2"), label="gold_label", files=_MNLI_FILES),
     "qnli": _Layout(text=("question", "sentence"), label="label"),

@@ -1383,17 +1383,9 @@ def _write_task(task: str, out: Path, seed: int, sizes: dict[str, int], heldout:
             ]
             _write_tsv(path, (first, "#1 ID", "#2 ID", "#1 String", "#2 String"), body, bom=not test)
         else:
-            header = [
-                "index",
-                "genre",
-                "filename",
-                "year",
-                "old_index",
-                "source1",
-                "source2",
-                "sentence1",
-                "sentence2",
-            ]
+            from textssl.glue import STSB_COLUMNS
+
+            header = list(STSB_COLUMNS[:-1])
             body = []
             for i, r in enumerate(rows):
                 row = [
@@ -1410,7 +1402,7 @@ def _write_task(task: str, out: Path, seed: int, sizes: dict[str, int], heldout:
                 if not test:
                     row.append(f"{r['score']:.3f}")
                 body.append(row)
-            _write_tsv(path, header + ([] if test else ["score"]), body)
+            _write_tsv(path, header + ([] if test else [STSB_COLUMNS[-1]]), body)
 
 
 TASK_INFO = {
