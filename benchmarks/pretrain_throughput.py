@@ -4,8 +4,14 @@ Both train the same BERT config from the same initial weights on the same packed
 with the same optimizer and schedule. The reference collates with Hugging Face's
 ``DataCollatorForLanguageModeling`` in the main process and computes the full-vocabulary MLM head, as the
 example script does; textssl runs its own loop (``textssl.training.pretrain``) with sparse prediction.
-Reported: real (non-pad) tokens/s after a few warm-up steps, the ratio, and the mean training loss over the
-last steps (same tokens seen), for each size.
+Reported for each size: real (non-pad) tokens/s after a few warm-up steps and the ratio; model FLOPs
+utilisation (MFU) against this machine's fp32 matmul peak, measured in the same run; and the MLM loss of both
+trained models on the *same* held-out blocks with the *same* masks (so the loss comparison does not depend on
+which positions each run happened to mask), next to the mean training loss over the last steps.
+
+MFU counts the FLOPs each loop needs per token: 6 x (encoder parameters) plus attention (12 x layers x
+sequence x hidden), and the MLM head (transform + vocabulary projection) on every position for the reference
+but only on the masked 15% for textssl's sparse prediction.
 
     python benchmarks/pretrain_throughput.py                      # tiny and mini, 60 steps each
     python benchmarks/pretrain_throughput.py --sizes mini --steps 100
@@ -33,6 +39,53 @@ CORPUS = (
 )
 WARMUP_STEPS = 5
 TAIL = 10
+EVAL_BLOCKS = 256
+
+
+def matmul_peak_gflops(n: int = 1024, repeats: int = 20) -> float:
+    """The machine's fp32 matmul throughput (GFLOP/s, best of 5 timings) with torch's current threads."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def flops_per_token(config, seq_len: int, head_fraction: float) -> float:
+    """Training FLOPs per token (forward + backward = 3 x forward) of a BERT MLM, head on ``head_fraction``."""
+    h, layers, inter, vocab = (
+        config.hidden_size,
+        config.num_hidden_layers,
+        config.intermediate_size,
+        config.vocab_size,
+    )
+    body = layers * (4 * h * h + 2 * h * inter)  # attention projections + feed-forward weights
+    attention = 2 * layers * seq_len * h  # QK^T and attention x V, multiply-adds per token
+    head = h * h + h * vocab
+    return 6 * (body + attention + head_fraction * head)
+
+
+def fixed_eval_loss(model, blocks, tokenizer, seed: int) -> float:
+    """Mean MLM loss on the first ``EVAL_BLOCKS`` blocks with masks drawn once from ``seed`` (same for all)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
+    rows = [{"input_ids": r} for r in blocks["input_ids"][:EVAL_BLOCKS]]
+    torch.manual_seed(seed + 12345)
+    batches = [collator(rows[i : i + 32]) for i in range(0, len(rows), 32)]
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for batch in batches:
+            n = int((batch["labels"] != -100).sum())
+            total += float(model(**batch).loss) * n
+            count += n
+    return total / count
 
 
 def reference_run(blocks, tokenizer, model, steps: int, batch_size: int, lr: float, seed: int) -> dict:
@@ -79,7 +132,8 @@ def reference_run(blocks, tokenizer, model, steps: int, batch_size: int, lr: flo
             if step >= steps:
                 break
     elapsed = time.perf_counter() - t_start
-    return {"tokens_per_s": tokens / elapsed, "final_loss": statistics.mean(losses[-TAIL:])}
+    result = {"tokens_per_s": tokens / elapsed, "final_loss": statistics.mean(losses[-TAIL:])}
+    return result, accelerator.unwrap_model(model)
 
 
 def textssl_run(
@@ -111,12 +165,13 @@ def textssl_run(
             strategy="token_masking",
         )
     )
-    pretrain(cfg)
+    trained = pretrain(cfg)
     records = [r for r in read_log(out / "log.jsonl") if "loss" in r and "event" not in r]
     first = next(r for r in records if r["step"] == WARMUP_STEPS)
     last = records[-1]
     rate = (last["tokens"] - first["tokens"]) / (last["elapsed"] - first["elapsed"])
-    return {"tokens_per_s": rate, "final_loss": statistics.mean(r["loss"] for r in records[-TAIL:])}
+    result = {"tokens_per_s": rate, "final_loss": statistics.mean(r["loss"] for r in records[-TAIL:])}
+    return result, trained.model
 
 
 def main() -> int:
@@ -141,6 +196,8 @@ def main() -> int:
 
     tokenizer = load_tokenizer("wordpiece")
     info = TokenizerInfo.from_tokenizer(tokenizer)
+    peak = matmul_peak_gflops()
+    print(f"fp32 matmul peak: {peak:.1f} GFLOP/s on {torch.get_num_threads()} threads")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = str(Path(tmp) / "blocks")
@@ -148,24 +205,35 @@ def main() -> int:
         print(summary)
         for size in args.sizes:
             torch.manual_seed(args.seed)
-            model = build_objective("mlm", "bert").build_model(build_config("bert", size, info, 128))
-            ref = reference_run(blocks, tokenizer, model, args.steps, args.batch_size, args.lr, args.seed)
-            ours = textssl_run(
+            config = build_config("bert", size, info, 128)
+            model = build_objective("mlm", "bert").build_model(config)
+            ref, ref_model = reference_run(
+                blocks, tokenizer, model, args.steps, args.batch_size, args.lr, args.seed
+            )
+            ours, our_model = textssl_run(
                 data_dir, size, args.steps, args.batch_size, args.lr, args.seed, Path(tmp) / size
             )
+            for result, trained, fraction in ((ref, ref_model, 1.0), (ours, our_model, 0.15)):
+                result["eval_loss"] = fixed_eval_loss(trained, blocks, tokenizer, args.seed)
+                result["mfu"] = result["tokens_per_s"] * flops_per_token(config, 128, fraction) / (peak * 1e9)
             rows.append((size, ref, ours))
     print(
         f"\nBERT MLM, batch {args.batch_size} x 128, {args.steps} steps, {torch.get_num_threads()} threads\n"
     )
-    print("| size | reference tokens/s | textssl tokens/s | ratio | reference loss | textssl loss |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| size | reference tokens/s | textssl tokens/s | ratio | reference MFU | textssl MFU "
+        "| reference eval loss | textssl eval loss | reference train loss | textssl train loss |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size, ref, ours in rows:
         ratio = ours["tokens_per_s"] / ref["tokens_per_s"]
         print(
             f"| {size} | {ref['tokens_per_s']:,.0f} | {ours['tokens_per_s']:,.0f} | {ratio:.2f}x "
+            f"| {ref['mfu']:.1%} | {ours['mfu']:.1%} | {ref['eval_loss']:.3f} | {ours['eval_loss']:.3f} "
             f"| {ref['final_loss']:.3f} | {ours['final_loss']:.3f} |"
         )
-    print(json.dumps({size: {"reference": ref, "textssl": ours} for size, ref, ours in rows}))
+    report = {size: {"reference": ref, "textssl": ours} for size, ref, ours in rows}
+    print(json.dumps({"matmul_peak_gflops": peak, **report}))
     return 0
 
 

@@ -43,6 +43,7 @@ def test_every_sentence_is_grammatical(corpus: list[str]) -> None:
     assert sum(" that " in s for s in sentences) > len(corpus) // 2
     assert sum(" by the " in s for s in sentences) > len(corpus) // 10
     assert sum(" because " in s for s in sentences) > len(corpus) // 4
+    assert sum(" and " in s for s in sentences) > len(corpus) // 10  # same-polarity coordination
 
 
 def test_analyzer_catches_violations() -> None:
@@ -55,6 +56,9 @@ def test_analyzer_catches_violations() -> None:
     assert S.analyze("The children eat the chairs.")[0].startswith("syntax")  # not a word of the language
     assert S.analyze("The children eat the stones.") == ["selection: cannot eat 'stone'"]
     assert S.analyze("The cup is hungry.") == ["selection: 'cup' cannot be hungry"]
+    assert S.analyze("The cakes are fresh and sweet.") == []
+    assert S.analyze("The cake is fresh and rotten.") == ["polarity: 'fresh' and 'rotten' disagree"]
+    assert S.analyze("The cake is fresh and hungry.") == ["selection: 'cake' cannot be hungry"]
 
 
 def test_documents_are_topic_coherent_and_ordered(corpus: list[str]) -> None:
@@ -149,7 +153,11 @@ def test_cola_labels_match_the_grammar() -> None:
         for r in rows
         if not r["label"]
     )
-    assert kinds["agreement"] > 50 and kinds["selection"] > 50 and kinds["agreement:rc"] > 10
+    # the violations follow the task's mixture (COLA_KINDS): mostly selection, some agreement
+    negatives = sum(kinds.values())
+    agree = (S.COLA_KINDS["agree_main"] + S.COLA_KINDS["agree_rc"]) / sum(S.COLA_KINDS.values())
+    assert abs((kinds["agreement"] + kinds["agreement:rc"]) / negatives - agree) < 0.08
+    assert kinds["selection"] / negatives > 0.6
     # no lexical giveaway: every frequent word is about as common in acceptable as in unacceptable sentences
     many = S.make_task("SYN-CoLA", "train", 2000, seed=3)
     pos = Counter(w for r in many if r["label"] for w in r["sentence"].lower().rstrip(".").split())
@@ -193,7 +201,9 @@ def test_sst_labels_follow_predicate_and_negation() -> None:
     labels_by_neg = Counter(
         (r["sentence"].count(" not "), r["label"]) for r in S.make_task("SYN-SST", "train", 400)
     )
-    assert min(labels_by_neg.values()) > 60  # "not" alone says nothing about the label
+    # "not" alone says nothing about the label: both labels are common with and without it
+    assert min(labels_by_neg[(1, 0)], labels_by_neg[(1, 1)]) > 40
+    assert min(labels_by_neg[(0, 0)], labels_by_neg[(0, 1)]) > 100
 
 
 def _meaning(sentence: str) -> tuple:
@@ -235,7 +245,7 @@ def test_mrpc_pairs_are_meaning_based() -> None:
         assert sorted(r["sentence1"].lower().split()) != sorted(r["sentence2"].lower().split())
         same_concepts[r["label"]] += _lemmas(r["sentence1"]) == _lemmas(r["sentence2"])
     assert same_concepts[1] == 200  # paraphrases: same concepts (voice / synonyms change)
-    assert same_concepts[0] > 50  # argument swaps: the same concepts, another meaning
+    assert same_concepts[0] > 15  # argument swaps (MRPC_KINDS): the same concepts, another meaning
 
 
 def test_sts_scores_follow_overlap() -> None:
