@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from textssl import TokenizerInfo, load_tokenizer
+from textssl.atomic import atomic_dir
 from textssl.models import ARCHITECTURES, SIZES, build_config, max_positions
 from textssl.training.checkpoint import (
     TrainState,
-    atomic_dir,
     list_checkpoints,
     prune_checkpoints,
     resolve_resume,
@@ -117,15 +117,13 @@ def test_config_defaults_are_valid():
 
 def test_atomic_dir_leaves_nothing_half_written(tmp_path):
     target = tmp_path / "out"
-    atomic_dir(target, lambda d: (d / "a.txt").write_text("first"))
+    with atomic_dir(target) as d:
+        (d / "a.txt").write_text("first")
     assert (target / "a.txt").read_text() == "first"
 
-    def fail(d: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), atomic_dir(target) as d:
         (d / "a.txt").write_text("partial")
         raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_dir(target, fail)
     assert (target / "a.txt").read_text() == "first"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from textssl.atomic import write_atomic
+
 logger = logging.getLogger(__name__)
 
 TAG = "textssl"
@@ -241,11 +243,7 @@ def write_model_card(model_dir: str | os.PathLike, **kwargs: Any) -> Path:
     if not mdir.is_dir():
         raise FileNotFoundError(f"model card: {mdir} is not a directory")
     card = build_model_card(mdir, **kwargs)
-    path = mdir / "README.md"
-    tmp = mdir / ".README.md.tmp"
-    tmp.write_text(str(card), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(mdir / "README.md", str(card))
 
 
 def _resolve_token(token: str | None) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from textssl.atomic import atomic_dir
+
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "tokenizer_assets"
 TOKENIZER_KINDS = ("wordpiece", "bpe", "unigram")
 NUM_SENTINELS = 100
@@ -150,20 +152,9 @@ def _nonempty(texts: Iterable[str]) -> Iterator[str]:
 
 
 def _atomic_save(tokenizer, output_dir: Path) -> None:
-    import shutil
-    import tempfile
-
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp", dir=output_dir.parent))
-    try:
+    with atomic_dir(output_dir) as tmp:
         tokenizer.save_pretrained(str(tmp))
         _portable_config(tmp / "tokenizer_config.json")
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-        os.replace(tmp, output_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _portable_config(path: Path) -> None:

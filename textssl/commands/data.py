@@ -4,9 +4,6 @@ GLUE-style tasks)."""
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -106,7 +103,8 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def run_synthetic(args: argparse.Namespace) -> int:
-    from textssl.data.synthetic import default_permissions, write_corpus, write_tasks
+    from textssl.atomic import atomic_dir
+    from textssl.data.synthetic import write_corpus, write_tasks
 
     if args.docs < 1:
         raise ValueError(f"--docs must be >= 1, got {args.docs}")
@@ -120,22 +118,13 @@ def run_synthetic(args: argparse.Namespace) -> int:
     if args.valid_docs is None:
         args.valid_docs = max(1, args.docs // 10)
     start = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp", dir=out.parent))
-    default_permissions(tmp)
-    try:
+    with atomic_dir(out) as tmp:
         write_corpus(tmp / "corpus.txt", args.docs, seed=args.seed)
         if args.valid_docs > 0:
             write_corpus(tmp / "valid.txt", args.valid_docs, seed=args.seed + 1_000_000)
         tasks = write_tasks(
             tmp, seed=args.seed, train_size=args.train_size, dev_size=args.dev_size, heldout=args.heldout
         )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     print(f"synthetic corpus: {args.docs:,} documents -> {out / 'corpus.txt'}")
     if args.valid_docs > 0:
         print(f"held-out documents: {args.valid_docs:,} -> {out / 'valid.txt'}")

@@ -10,6 +10,8 @@ import argparse
 import time
 from pathlib import Path
 
+from textssl.glue import SYNTHETIC_TASKS
+
 # The quickstart recipe: plain data, as every textssl config. Tuned so that pretraining pays off on the
 # synthetic tasks within its budget on 2 CPU cores (README, "What the main job prints"):
 # * ModernBERT-tiny rather than BERT-tiny. BERT's post-LayerNorm blocks sit on the unigram plateau for the
@@ -43,7 +45,6 @@ PRETRAIN = dict(
 # Finetuning: one protocol for every task and both twins (no per-task tuning), sized so the whole job stays
 # near 5 minutes; batch 16 gives twice the updates of the package default for the same compute.
 FINETUNE = dict(learning_rate=5e-4, epochs=5, batch_size=16)
-TASKS = ("syn-cola", "syn-sst", "syn-mrpc", "syn-sts")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", default="runs/quickstart", help="directory for everything the run writes")
     p.add_argument("--budget-minutes", type=float, default=2.0, help="pretraining time budget")
     p.add_argument("--seeds", type=int, default=3, help="finetuning seeds per task (median reported)")
-    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated synthetic tasks")
+    p.add_argument("--tasks", default=",".join(SYNTHETIC_TASKS), help="comma-separated synthetic tasks")
     p.add_argument(
         "--documents", type=int, default=SYNTHETIC_DOCS, help="size of the generated pretraining corpus"
     )
@@ -65,8 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def check_args(args: argparse.Namespace) -> list[str]:
     """Validate the options before any work starts; return the task list."""
-    from textssl.glue import SYNTHETIC_TASKS
-
     if args.budget_minutes <= 0:
         raise ValueError(f"--budget-minutes must be > 0, got {args.budget_minutes:g}")
     if args.seeds < 1:

@@ -38,11 +38,11 @@ import csv
 import json
 import os
 import random
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from textssl.atomic import atomic_dir, atomic_file
 
 SYNTHETIC_VERSION = "2"
 TOPICS = ("farm", "kitchen", "school", "sea", "forest", "town")
@@ -1014,6 +1014,11 @@ PASSIVE_RATE = 0.25  # share of pair sentences rendered in the passive voice
 VOICE_CHANGE = 0.3  # share of pairs whose second sentence changes voice
 
 
+def _draw(rng: random.Random, weights: dict[str, int]) -> str:
+    """One key of a mixture table, with probability proportional to its weight."""
+    return rng.choices(tuple(weights), tuple(weights.values()))[0]
+
+
 def _task_pool(rng: random.Random, split: str, heldout: float) -> tuple[list[Noun], set[str] | None]:
     """Nouns (and adjectives) one task example may use: training sees only the 'seen' half of the lexicon;
     evaluation uses the held-out half for a fraction ``heldout`` of its examples."""
@@ -1063,11 +1068,11 @@ def _cola_example(rng: random.Random, pool: list[Noun], positive: bool) -> tuple
     head noun that fits it (acceptable) or not (unacceptable). Only the relation between words differs.
     """
     gen = _Gen(rng, pool, strict=True)
-    kind = rng.choices(tuple(COLA_KINDS), tuple(COLA_KINDS.values()))[0]
+    kind = _draw(rng, COLA_KINDS)
     if kind == "agree_rc":
         frame = rng.choice(("orc", "src"))
     else:
-        frame = rng.choices(tuple(COLA_FRAMES), tuple(COLA_FRAMES.values()))[0]
+        frame = _draw(rng, COLA_FRAMES)
 
     def modifier(head: Noun, other_class: bool) -> tuple | None:
         if frame == "simple":
@@ -1137,7 +1142,7 @@ def _sst_example(rng: random.Random, pool: list[Noun], adj_pool: set[str], posit
         # distractor: a valenced adjective of random polarity inside the subject
         if rng.random() < SST_DISTRACTOR:
             head.adj = gen.adjective(head.noun, True, valence=rng.choice((1, -1)))
-        frame = rng.choices(tuple(SST_FRAMES), tuple(SST_FRAMES.values()))[0]
+        frame = _draw(rng, SST_FRAMES)
         mod = gen.modifier(head.noun, frame) if frame != "simple" else None
         if mod is not None and mod[0] == "pp" and rng.random() < SST_DISTRACTOR:
             inner = mod[2]
@@ -1246,7 +1251,7 @@ def _mrpc_example(rng: random.Random, pool: list[Noun], positive: bool) -> tuple
     could be either role (the negative swaps them: the same words, another meaning), for "arg" / "verb" the
     negative replaces an argument / the verb by one of the same class. Positives keep the meaning."""
     gen = _Gen(rng, pool, strict=True)
-    kind = rng.choices(tuple(MRPC_KINDS), tuple(MRPC_KINDS.values()))[0]
+    kind = _draw(rng, MRPC_KINDS)
     prop = _random_prop(gen, swappable=kind == "swap")
     if positive:
         other: _Prop | None = prop
@@ -1458,17 +1463,6 @@ TASK_INFO = {
 }
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def default_permissions(path: str | os.PathLike) -> None:
-    """Give a ``tempfile.mkdtemp``/``mkstemp`` result (0700/0600) the permissions a plain mkdir/open would."""
-    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~_umask())
-
-
 def write_tasks(
     output_dir: str | os.PathLike,
     seed: int = 0,
@@ -1498,37 +1492,20 @@ def write_tasks(
     for task in tasks:
         if task not in TASKS:
             raise ValueError(f"unknown synthetic task {task!r}; choose one of {', '.join(TASKS)}")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{task}.tmp", dir=out))
-        default_permissions(tmp)
-        try:
+        with atomic_dir(out / task) as tmp:
             _write_task(task, tmp, seed, sizes, heldout)
             (tmp / "task.json").write_text(
                 json.dumps({"task": task, "seed": seed, "heldout": heldout, **TASK_INFO[task]}, indent=1)
             )
-            target = out / task
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-            written[task] = target
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        written[task] = out / task
     return written
 
 
 def write_corpus(path: str | os.PathLike, num_documents: int, seed: int = 0) -> Path:
     """Write ``num_documents`` documents to a text file, separated by blank lines (``doc_mode="blank_line"``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp", dir=path.parent)
-    default_permissions(tmp)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for doc in generate_documents(0, num_documents, seed):
-                fh.write(doc)
-                fh.write("\n\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for doc in generate_documents(0, num_documents, seed):
+            fh.write(doc)
+            fh.write("\n\n")
     return path

@@ -6,17 +6,16 @@ Layout of ``<output_dir>/checkpoints/step_<N>/``::
     trainer_state.json                                                           <- step, epoch, tokens, ...
     training_state/                                                              <- accelerator.save_state
 
-Everything is written to a hidden temp directory next to the target and renamed into place, so a run killed
-at any moment leaves either the previous checkpoint or the new one, never a half-written directory.
+Everything is written to a hidden temp directory next to the target and renamed into place
+(``textssl.atomic.replace_dir``), so a run killed at any moment leaves either the previous checkpoint or the
+new one, never a half-written directory.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,33 +41,6 @@ class TrainState:
     @classmethod
     def load(cls, path: Path) -> TrainState:
         return cls(**json.loads(path.read_text()))
-
-
-def atomic_dir(target: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write(tmp)`` into a temp directory, then replace ``target`` with it atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        write(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    replace_dir(tmp, target)
-
-
-def replace_dir(src: Path, target: Path) -> None:
-    """Rename ``src`` to ``target``, moving an existing ``target`` aside first (rename is atomic)."""
-    old = target.parent / f".{target.name}.old"
-    if target.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-    os.replace(src, target)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def list_checkpoints(output_dir: Path) -> list[Path]:

@@ -26,15 +26,14 @@ import json
 import logging
 import math
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textssl.atomic import atomic_dir, atomic_file, write_atomic
 from textssl.glue import (
     HUB_DATASET,
     TaskSpec,
@@ -591,33 +590,11 @@ def _run_one(model_path, spec, tok, tokenized, config, seed, random_init, output
     return result
 
 
-def _atomic_dir(output_dir: Path, write) -> None:
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.tmp", dir=output_dir.parent))
-    try:
-        write(tmp)
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-        os.replace(tmp, output_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def _save_finetuned(model, tokenizer, result: dict, output_dir: Path) -> None:
-    def write(tmp: Path) -> None:
+    with atomic_dir(output_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "finetune_results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-
-    _atomic_dir(output_dir, write)
-
-
-def _write_atomic(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -844,8 +821,8 @@ def results_table(results: Mapping[str, Any]) -> str:
 def write_results(results: Mapping[str, Any], output_dir: str | os.PathLike) -> None:
     """Write ``results.json`` and ``results.md`` atomically (each replaces the previous version whole)."""
     out = Path(output_dir)
-    _write_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
-    _write_atomic(out / "results.md", results_table(results))
+    write_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
+    write_atomic(out / "results.md", results_table(results))
 
 
 def plot_results(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
@@ -885,9 +862,7 @@ def plot_results(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
     ax.legend()
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
     return path

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from textssl.atomic import atomic_dir, replace_dir
 from textssl.collator import Collator
 from textssl.corruption import build_strategy
 from textssl.models import build_config, count_parameters, max_positions
@@ -30,9 +31,7 @@ from textssl.training.checkpoint import (
     ACCELERATE_DIR,
     STATE_FILE,
     TrainState,
-    atomic_dir,
     prune_checkpoints,
-    replace_dir,
     resolve_resume,
 )
 from textssl.training.config import PretrainConfig
@@ -509,8 +508,6 @@ def save_model_dir(accelerator, cfg, objective, module, tokenizer, state, direct
     """Atomically write the final model directory."""
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        atomic_dir(
-            directory,
-            lambda tmp: _write_model(accelerator, cfg, objective, module, tokenizer, state, tmp, metrics),
-        )
+        with atomic_dir(directory) as tmp:
+            _write_model(accelerator, cfg, objective, module, tokenizer, state, tmp, metrics)
     accelerator.wait_for_everyone()
