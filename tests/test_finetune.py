@@ -328,3 +328,28 @@ def test_recipe_script_calls_the_same_function(tiny_bert, glue_dir, capsys):
     assert recipe.main(argv) == 0
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["task"] == "sst2" and printed["init"] == "pretrained" and "accuracy" in printed["metrics"]
+
+
+def test_plot_results_when_the_average_lies_outside_the_seed_range(tmp_path):
+    from textssl.training.finetune import plot_results
+
+    summary = {"median": 0.409, "min": 0.410, "max": 0.419}  # mean of medians below every per-seed average
+    results = {
+        "model": "m",
+        "seeds": [0, 1, 2],
+        "baseline": "random-init",
+        "tasks": {
+            "syn-sst": {
+                "main_metric": "accuracy",
+                "majority": {"accuracy": 0.5},
+                "summary": {
+                    "pretrained": {"median": 0.7, "min": 0.6, "max": 0.8},
+                    "random-init": {"median": 0.5, "min": 0.5, "max": 0.6},
+                },
+            }
+        },
+        "average": {"pretrained": summary, "random-init": summary},
+    }
+    path = plot_results(results, tmp_path / "results.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.png"]

@@ -52,6 +52,7 @@ def test_quickstart_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     [
         (["--budget-minutes", "0"], "--budget-minutes must be > 0"),
         (["--seeds", "0"], "--seeds must be >= 1"),
+        (["--steps", "0"], "--steps must be >= 1"),
         (["--documents", "5"], "--documents must be >= 100"),
         (["--tasks", "syn-cola,sst2"], "unknown synthetic task(s) sst2; choose from syn-cola"),
     ],

@@ -845,8 +845,10 @@ def plot_results(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
             if s:
                 xs.append(x + (k - (len(inits) - 1) / 2) * width)
                 ys.append(100 * s["median"])
-                lo.append(100 * (s["median"] - s["min"]))
-                hi.append(100 * (s["max"] - s["median"]))
+                # the average row's centre (mean of per-task medians) can fall outside the range of
+                # per-seed averages; a bar never gets a negative error
+                lo.append(max(0.0, 100 * (s["median"] - s["min"])))
+                hi.append(max(0.0, 100 * (s["max"] - s["median"])))
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=init)
     for x, (name, _) in enumerate(rows):
         task = results["tasks"].get(name)
