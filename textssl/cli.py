@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from textssl.errors import TextsslError, format_error
+
 # Subcommand modules, in the order ``textssl --help`` lists them. Each defines ``register(subparsers)``
 # which adds its parser and sets ``func`` (called with the parsed args, returns an exit code).
 COMMANDS = (
@@ -45,11 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        # Our own validation errors are written for users: show the message, not a traceback.
+    except TextsslError as exc:
+        # User errors are written for users: one line and a hint, not a traceback. Anything else is a bug in
+        # textssl and keeps its traceback.
         if getattr(args, "debug", False):
             raise
-        print(f"textssl {args.command}: error: {exc}", file=sys.stderr)
+        print(f"textssl {args.command}: error: {format_error(exc)}", file=sys.stderr)
         return 2
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from textssl.corruption.base import INTERNAL_KEYS, Batch, Strategy
+from textssl.errors import ConfigError, MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
 OPTIONAL_ID_KEYS = ("sentence_ids", "document_ids")
@@ -51,9 +52,9 @@ class Collator:
             tokenizer if isinstance(tokenizer, TokenizerInfo) else TokenizerInfo.from_tokenizer(tokenizer)
         )
         if self.info.pad_id is None:
-            raise ValueError("Collator needs a tokenizer with a pad token to pad ragged rows")
+            raise ConfigError("Collator needs a tokenizer with a pad token to pad ragged rows")
         if max_length is not None and max_length < 2:
-            raise ValueError(f"max_length must be at least 2, got {max_length}")
+            raise ConfigError(f"max_length must be at least 2, got {max_length}")
         strategy.validate(self.info)
         self._special_np = self.info.special.numpy()
         self._word_start_np = self.info.word_start.numpy()
@@ -99,7 +100,7 @@ class Collator:
 
     def _fit(self, t: torch.Tensor, pad: int) -> torch.Tensor:
         if t.dim() != 2:
-            raise ValueError(
+            raise ConfigError(
                 f"features must be 1-D token id sequences, got shape {tuple(t.shape[1:])} per row"
             )
         if self.max_length is not None and t.shape[1] > self.max_length:
@@ -128,9 +129,9 @@ class Collator:
     def build_batch(self, features: Sequence[dict]) -> Batch:
         """Convert features to the uncorrupted strategy input (padded ids, masks, optional id tensors)."""
         if not features:
-            raise ValueError("Collator got an empty list of features")
+            raise ConfigError("Collator got an empty list of features")
         if "input_ids" not in features[0]:
-            raise KeyError(f"features need an 'input_ids' key; got keys {sorted(features[0])}")
+            raise MissingKeyError(f"features need an 'input_ids' key; got keys {sorted(features[0])}")
         info = self.info
         ids = self._stack(features, "input_ids", info.pad_id)
         if "attention_mask" in features[0]:
@@ -139,7 +140,7 @@ class Collator:
             lengths = torch.tensor([min(len(f["input_ids"]), ids.shape[1]) for f in features])
             attn = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).long()
         if ids.numel() and (int(ids.max()) >= info.vocab_size or int(ids.min()) < 0):
-            raise ValueError(
+            raise ConfigError(
                 f"input_ids contain ids outside the tokenizer's vocabulary [0, {info.vocab_size}); "
                 "were the features made with a different tokenizer?"
             )
@@ -156,7 +157,7 @@ class Collator:
         for key in OPTIONAL_ID_KEYS:
             if key in needs:
                 if key not in features[0]:
-                    raise KeyError(
+                    raise MissingKeyError(
                         f"{type(self.strategy).__name__} needs '{key}' in each feature; prepare the data with "
                         "textssl.data (which records sentence and document ids) or add the key yourself"
                     )

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from textssl.errors import ConfigError, DataError, InputFileError, MissingKeyError
+
 logger = logging.getLogger(__name__)
 
 HUB_DATASET = "nyu-mll/glue"
@@ -55,15 +57,12 @@ METRIC_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
-class GlueDataError(ValueError):
+class GlueDataError(DataError):
     """Task data is malformed: a missing column, a label outside the label set, a non-numeric score."""
 
 
-class UnknownTaskError(KeyError):
-    """A task name is not registered. (A ``KeyError`` whose message prints without quotes.)"""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+class UnknownTaskError(MissingKeyError):
+    """A task name is not registered."""
 
 
 @dataclass(frozen=True)
@@ -131,25 +130,25 @@ class TaskSpec:
             text_columns = [c.strip() for c in text_columns.split(",") if c.strip()]
         text_columns = tuple(text_columns)
         if not 1 <= len(text_columns) <= 2:
-            raise ValueError(
+            raise ConfigError(
                 f"task {name!r}: text_columns={list(text_columns)} must name one or two columns "
                 "(one sentence, or a sentence pair)"
             )
         if regression and labels:
-            raise ValueError(f"task {name!r}: a regression task takes no label set (labels={list(labels)})")
+            raise ConfigError(f"task {name!r}: a regression task takes no label set (labels={list(labels)})")
         metric_set = metric_set or ("pearson_spearman" if regression else "accuracy")
         if metric_set not in METRIC_SETS:
-            raise ValueError(
+            raise ConfigError(
                 f"task {name!r}: unknown metric set {metric_set!r}; choose one of {', '.join(METRIC_SETS)}"
             )
         if regression != (metric_set == "pearson_spearman"):
-            raise ValueError(
+            raise ConfigError(
                 f"task {name!r}: metric set {metric_set!r} does not fit a "
                 f"{'regression' if regression else 'classification'} task"
             )
         main_metric = main_metric or METRIC_SETS[metric_set][-1]
         if main_metric not in METRIC_SETS[metric_set]:
-            raise ValueError(
+            raise ConfigError(
                 f"task {name!r}: main_metric {main_metric!r} is not reported by metric set {metric_set!r} "
                 f"({', '.join(METRIC_SETS[metric_set])})"
             )
@@ -293,7 +292,7 @@ def parse_tasks(tasks: str | Iterable[str]) -> list[TaskSpec]:
         )
         out += [get_task(n) for n in expanded]
     if not out:
-        raise ValueError(f"--tasks {tasks!r} names no task; known tasks: {', '.join(TASKS)}")
+        raise ConfigError(f"--tasks {tasks!r} names no task; known tasks: {', '.join(TASKS)}")
     return out
 
 
@@ -319,7 +318,7 @@ def load_task(
     if data_files is not None:
         return load_files(spec, data_files, splits)
     if spec.text_columns and data_dir is None:
-        raise ValueError(
+        raise ConfigError(
             f"task {spec.name!r} is an own task: pass data_files={{'train': ..., 'validation': ...}}"
         )
     if data_dir is not None:
@@ -341,7 +340,7 @@ def load_hub(spec: TaskSpec, splits: Sequence[str]):
     import datasets
 
     if spec.hub_config is None:
-        raise ValueError(
+        raise ConfigError(
             f"task {spec.name!r} is not on the Hub; pass --data-dir with its {spec.dir_name}/ folder "
             "(synthetic tasks are written by textssl.data.synthetic.write_tasks)"
         )
@@ -371,7 +370,7 @@ def resolve_task_dir(spec: TaskSpec, data_dir: str | os.PathLike) -> Path:
     """The folder holding the task's TSV files: ``data_dir/<dir_name>`` or ``data_dir`` itself."""
     root = Path(data_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"--data-dir {root}: no such directory")
+        raise InputFileError(f"--data-dir {root}: no such directory")
     if spec.dir_name and (root / spec.dir_name).is_dir():
         return root / spec.dir_name
     if spec.dir_name:  # case-insensitive match (e.g. "sst-2" for "SST-2")
@@ -381,7 +380,7 @@ def resolve_task_dir(spec: TaskSpec, data_dir: str | os.PathLike) -> Path:
     layout = LAYOUTS[spec.layout]
     if any((root / f).is_file() for f in layout.files.values()):
         return root
-    raise FileNotFoundError(
+    raise InputFileError(
         f"task {spec.name!r}: {root} has no {spec.dir_name}/ folder (nor the task's "
         f"{', '.join(layout.files.values())} directly); pass the GLUE data directory that contains {spec.dir_name}/"
     )
@@ -444,7 +443,7 @@ def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[
     import datasets
 
     if spec.layout is None:
-        raise ValueError(f"task {spec.name!r} has no GLUE layout; pass data_files for an own task")
+        raise ConfigError(f"task {spec.name!r} has no GLUE layout; pass data_files for an own task")
     layout = LAYOUTS[spec.layout]
     task_dir = resolve_task_dir(spec, data_dir)
     parse = _LabelParser(spec, spec.labels)
@@ -456,7 +455,7 @@ def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[
             )
         path = task_dir / layout.files[split]
         if not path.is_file():
-            raise FileNotFoundError(f"task {spec.name!r}: split {split!r} needs {path}, which does not exist")
+            raise InputFileError(f"task {spec.name!r}: split {split!r} needs {path}, which does not exist")
         header, rows = _read_table(path, "\t", layout.header, csv.QUOTE_NONE)
         text_idx = [_column_index(header, c, path, spec.name) for c in layout.text]
         label_idx = _column_index(header, layout.label, path, spec.name)
@@ -514,7 +513,7 @@ def load_files(
     import datasets
 
     if not spec.text_columns:
-        raise ValueError(
+        raise ConfigError(
             f"task {spec.name!r}: data_files needs an own task (TaskSpec.custom) naming its columns"
         )
     splits = list(splits) if splits is not None else list(data_files)
@@ -526,7 +525,7 @@ def load_files(
             )
         path = Path(data_files[split])
         if not path.is_file():
-            raise FileNotFoundError(f"task {spec.name!r}: the {split} file {path} does not exist")
+            raise InputFileError(f"task {spec.name!r}: the {split} file {path} does not exist")
         columns, records = _read_records(path)
         missing = [c for c in (*spec.text_columns, spec.label_column) if c not in columns]
         if missing:
@@ -594,7 +593,7 @@ def compute_metrics(task: str | TaskSpec, predictions: Sequence, references: Seq
     """
     spec = get_task(task)
     if len(predictions) != len(references):
-        raise ValueError(
+        raise ConfigError(
             f"task {spec.name!r}: {len(predictions)} predictions for {len(references)} references"
         )
     if not spec.is_regression:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from textssl.atomic import write_atomic
+from textssl.errors import ConfigError, InputFileError
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +78,7 @@ def _load_results(glue_results: Mapping[str, Any] | str | os.PathLike | None) ->
     if path.is_dir():
         path = path / "results.json"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"glue_results {path}: no such file (pass the results.json of `textssl glue`)"
-        )
+        raise InputFileError(f"glue_results {path}: no such file (pass the results.json of `textssl glue`)")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -241,7 +240,7 @@ def write_model_card(model_dir: str | os.PathLike, **kwargs: Any) -> Path:
     """Write :func:`build_model_card` (same keyword arguments) as ``model_dir/README.md``, atomically."""
     mdir = Path(model_dir)
     if not mdir.is_dir():
-        raise FileNotFoundError(f"model card: {mdir} is not a directory")
+        raise InputFileError(f"model card: {mdir} is not a directory")
     card = build_model_card(mdir, **kwargs)
     return write_atomic(mdir / "README.md", str(card))
 
@@ -255,7 +254,7 @@ def _resolve_token(token: str | None) -> str:
 
     found = get_token()
     if not found:
-        raise ValueError(
+        raise ConfigError(
             "no Hugging Face token: pass token=..., set the HF_TOKEN environment variable, or run `hf auth login`"
         )
     return found
@@ -282,9 +281,9 @@ def push_to_hub(
 
     path = Path(folder)
     if not path.is_dir():
-        raise FileNotFoundError(f"push: {path} is not a directory")
+        raise InputFileError(f"push: {path} is not a directory")
     if not _REPO_ID.match(repo_id or ""):
-        raise ValueError(f"--repo-id {repo_id!r}: expected 'user-or-org/name'")
+        raise ConfigError(f"--repo-id {repo_id!r}: expected 'user-or-org/name'")
     if not (path / "README.md").is_file():
         logger.warning("%s has no README.md model card; write one with textssl.hub.write_model_card", path)
     api = HfApi(endpoint=endpoint, token=_resolve_token(token))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
 
@@ -57,9 +58,9 @@ def build_config(
     import transformers as tf
 
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
+        raise ConfigError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
     if size not in SIZES:
-        raise ValueError(f"unknown model size {size!r}; choose one of: {', '.join(SIZES)}")
+        raise ConfigError(f"unknown model size {size!r}; choose one of: {', '.join(SIZES)}")
     s = SIZES[size]
     vocab = info.vocab_size
     # Positions: at least 512 so finetuning can use longer inputs than pretraining did.
@@ -168,7 +169,7 @@ def build_config(
         defaults = cls()
         unknown = [k for k in overrides if not hasattr(defaults, k)]
         if unknown:
-            raise ValueError(f"model override {unknown[0]!r} is not a field of {cls.__name__}")
+            raise ConfigError(f"model override {unknown[0]!r} is not a field of {cls.__name__}")
     # Overrides go through the constructor, so derived fields (e.g. ModernBERT's layer_types) follow them.
     return cls(**{**kwargs, **overrides})
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from textssl.atomic import atomic_dir
+from textssl.errors import ConfigError
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "tokenizer_assets"
 TOKENIZER_KINDS = ("wordpiece", "bpe", "unigram")
@@ -51,7 +52,7 @@ _SPECIALS = {
 }
 
 
-class TokenizerError(ValueError):
+class TokenizerError(ConfigError):
     """A tokenizer lacks something a strategy or objective needs, or cannot be found."""
 
 
@@ -299,10 +300,10 @@ class TokenizerInfo:
         """Set corpus unigram frequencies (length ``vocab_size``) for frequency-based replacement."""
         counts = counts.to(torch.float64).clone()
         if counts.numel() != self.vocab_size:
-            raise ValueError(
+            raise ConfigError(
                 f"unigram counts have {counts.numel()} entries, vocabulary has {self.vocab_size}"
             )
         counts[self.special] = 0
         if counts.sum() <= 0:
-            raise ValueError("unigram counts are all zero outside special tokens")
+            raise ConfigError("unigram counts are all zero outside special tokens")
         self.unigram_probs = (counts / counts.sum()).to(torch.float32)

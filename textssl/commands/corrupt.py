@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from textssl.errors import ConfigError, InputFileError
 from textssl.tokenization import TokenizerInfo, load_tokenizer
 
 IGNORE = -100
@@ -98,7 +99,7 @@ def parse_value(raw: str) -> Any:
         try:
             return Linear(float(m.group(1)), float(m.group(2)), int(m.group(3)))
         except ValueError as exc:
-            raise ValueError(
+            raise ConfigError(
                 f"--param value {raw!r}: linear(START, END, STEPS) needs numbers ({exc})"
             ) from None
     for conv in (int, float):
@@ -119,18 +120,18 @@ def parse_params(items: list[str], names: list[str]) -> dict[str, dict[str, Any]
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"--param {item!r}: expected KEY=VALUE, e.g. --param rate=0.3")
+            raise ConfigError(f"--param {item!r}: expected KEY=VALUE, e.g. --param rate=0.3")
         target, dot, name = key.rpartition(".")
         if dot:
             if target not in out:
-                raise ValueError(
+                raise ConfigError(
                     f"--param {item!r}: {target!r} is not one of the strategies {', '.join(names)}"
                 )
             out[target][name] = parse_value(value)
         elif len(names) == 1:
             out[names[0]][key] = parse_value(value)
         else:
-            raise ValueError(
+            raise ConfigError(
                 f"--param {item!r}: with several strategies, prefix the strategy name (e.g. {names[-1]}.{key}=...)"
             )
     return out
@@ -142,10 +143,10 @@ def build(spec: str, params: list[str]):
 
     names = [n.strip() for n in spec.split("+") if n.strip()]
     if not names:
-        raise ValueError("--strategy is empty; give a strategy name such as token_masking")
+        raise ConfigError("--strategy is empty; give a strategy name such as token_masking")
     for n in names:
         if n not in STRATEGIES:
-            raise ValueError(f"--strategy: unknown strategy {n!r}; choose one of: {', '.join(STRATEGIES)}")
+            raise ConfigError(f"--strategy: unknown strategy {n!r}; choose one of: {', '.join(STRATEGIES)}")
     kwargs = parse_params(params, names)
     members = [build_strategy(n, **kwargs[n]) for n in names]
     return members[0] if len(members) == 1 else Compose(members)
@@ -161,11 +162,11 @@ def read_text(arg: str) -> str:
         if looks_like_path and path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
         elif looks_like_path and path.suffix in (".txt", ".md") and " " not in arg:
-            raise FileNotFoundError(f"TEXT_OR_FILE {arg}: no such file (pass the text itself in quotes)")
+            raise InputFileError(f"TEXT_OR_FILE {arg}: no such file (pass the text itself in quotes)")
         else:
             text = arg
     if not text.strip():
-        raise ValueError("TEXT_OR_FILE is empty; give some text or a non-empty file")
+        raise ConfigError("TEXT_OR_FILE is empty; give some text or a non-empty file")
     return text
 
 
@@ -399,7 +400,7 @@ def run_corrupt(args: argparse.Namespace) -> int:
     from textssl.collator import Collator
 
     if args.max_length < 2:
-        raise ValueError(f"--max-length must be at least 2, got {args.max_length}")
+        raise ConfigError(f"--max-length must be at least 2, got {args.max_length}")
     strategy = build(args.strategy, args.param)
     tok_name = args.tokenizer or _default_tokenizer(args.strategy)
     tokenizer = load_tokenizer(tok_name)

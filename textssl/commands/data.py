@@ -10,6 +10,7 @@ from pathlib import Path
 from textssl.data.packing import PACK_MODES
 from textssl.data.readers import DEFAULT_MAX_LINE_CHARS, DOC_MODES, ENCODING_ERRORS
 from textssl.data.sentences import SPLITTERS
+from textssl.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -107,12 +108,12 @@ def run_synthetic(args: argparse.Namespace) -> int:
     from textssl.data.synthetic import write_corpus, write_tasks
 
     if args.docs < 1:
-        raise ValueError(f"--docs must be >= 1, got {args.docs}")
+        raise ConfigError(f"--docs must be >= 1, got {args.docs}")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--output {out}: exists and is a file; give a directory path")
+        raise ConfigError(f"--output {out}: exists and is a file; give a directory path")
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
-        raise ValueError(
+        raise ConfigError(
             f"--output {out}: directory exists and is not empty; pass --overwrite or another path"
         )
     if args.valid_docs is None:

@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import Any
 
+from textssl.errors import ConfigError
 from textssl.glue import TASKS, TaskSpec, get_task
 
 
@@ -95,13 +96,13 @@ def task_from_args(args: argparse.Namespace) -> tuple[TaskSpec, dict[str, str] |
     own = args.train_file or args.validation_file or args.text_column
     if own:
         if args.task and args.task.lower() in TASKS:
-            raise ValueError(
+            raise ConfigError(
                 f"--task {args.task} is a GLUE task; --train-file/--text-column are for own tasks"
             )
         missing = [f for f, v in (("--train-file", args.train_file), ("--validation-file", args.validation_file),
                                   ("--text-column", args.text_column)) if not v]  # fmt: skip
         if missing:
-            raise ValueError(f"an own task needs {', '.join(missing)} as well")
+            raise ConfigError(f"an own task needs {', '.join(missing)} as well")
         columns = [c.strip() for part in args.text_column for c in part.split(",") if c.strip()]
         spec = TaskSpec.custom(
             args.task or "own-task",
@@ -113,7 +114,7 @@ def task_from_args(args: argparse.Namespace) -> tuple[TaskSpec, dict[str, str] |
         )
         return spec, {"train": args.train_file, "validation": args.validation_file}
     if not args.task:
-        raise ValueError(
+        raise ConfigError(
             "pass --task (a GLUE task) or --train-file/--validation-file/--text-column (own task)"
         )
     return get_task(args.task), None
@@ -146,7 +147,7 @@ def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
     from textssl.training.finetune import finetune
 
     if args.push_to_hub and not args.output:
-        raise ValueError("--push-to-hub needs --output (the directory to push)")
+        raise ConfigError("--push-to-hub needs --output (the directory to push)")
     spec, data_files = task_from_args(args)
     config, overrides, _ = protocol_from_args(args)
     config = config.replace(**overrides.get(spec.name, {}))

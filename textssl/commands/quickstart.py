@@ -10,6 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
+from textssl.errors import ConfigError
 from textssl.glue import SYNTHETIC_TASKS
 
 # The quickstart recipe: plain data, as every textssl config. Tuned so that pretraining pays off on the
@@ -77,17 +78,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def check_args(args: argparse.Namespace) -> list[str]:
     """Validate the options before any work starts; return the task list."""
     if args.steps < 1:
-        raise ValueError(f"--steps must be >= 1, got {args.steps}")
+        raise ConfigError(f"--steps must be >= 1, got {args.steps}")
     if args.budget_minutes is not None and args.budget_minutes <= 0:
-        raise ValueError(f"--budget-minutes must be > 0, got {args.budget_minutes:g}")
+        raise ConfigError(f"--budget-minutes must be > 0, got {args.budget_minutes:g}")
     if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
     if args.documents < 100:
-        raise ValueError(f"--documents must be >= 100 (a corpus to pretrain on), got {args.documents}")
+        raise ConfigError(f"--documents must be >= 100 (a corpus to pretrain on), got {args.documents}")
     tasks = [t.strip().lower() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in SYNTHETIC_TASKS]
     if not tasks or unknown:
-        raise ValueError(
+        raise ConfigError(
             f"--tasks: unknown synthetic task(s) {', '.join(unknown) or '(none given)'}; "
             f"choose from {', '.join(SYNTHETIC_TASKS)}"
         )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from textssl.errors import ConfigError, InputFileError
 from textssl.tokenization import TOKENIZER_KINDS, train_tokenizer
 
 
@@ -32,9 +33,9 @@ def iter_text_files(paths: list[str]) -> Iterator[str]:
         elif path.is_file():
             files.append(path)
         else:
-            raise FileNotFoundError(f"--input {raw}: no such file or directory")
+            raise InputFileError(f"--input {raw}: no such file or directory")
     if not files:
-        raise ValueError(f"--input {' '.join(paths)}: no .txt files found")
+        raise ConfigError(f"--input {' '.join(paths)}: no .txt files found")
     for file in files:
         with open(file, encoding="utf-8", errors="replace") as fh:
             yield from fh

@@ -16,6 +16,7 @@ from textssl.corruption.masking import SpanMasking, TokenMasking, WholeWordMaski
 from textssl.corruption.replacement import WordReplacement
 from textssl.corruption.sentences import NextSentence, SentenceOrder, SentencePermutation
 from textssl.corruption.t5 import T5SpanCorruption, compute_input_and_target_lengths
+from textssl.errors import ConfigError
 
 STRATEGIES: dict[str, type[Strategy]] = {
     "token_masking": TokenMasking,
@@ -37,11 +38,11 @@ STRATEGIES: dict[str, type[Strategy]] = {
 def build_strategy(name: str, **kwargs: Any) -> Strategy:
     """Build a strategy from its registry name (e.g. ``"whole_word_masking"``) and keyword arguments."""
     if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}")
+        raise ConfigError(f"unknown strategy {name!r}; choose one of: {', '.join(STRATEGIES)}")
     try:
         return STRATEGIES[name](**kwargs)
     except TypeError as exc:
-        raise ValueError(f"bad arguments for strategy {name!r}: {exc}") from None
+        raise ConfigError(f"bad arguments for strategy {name!r}: {exc}") from None
 
 
 __all__ = [

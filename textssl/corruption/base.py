@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
 Batch = dict[str, torch.Tensor]
@@ -53,7 +54,7 @@ class Linear(Schedule):
 
     def __init__(self, start: float, end: float, steps: int) -> None:
         if steps <= 0:
-            raise ValueError(f"Linear schedule needs steps > 0, got {steps}")
+            raise ConfigError(f"Linear schedule needs steps > 0, got {steps}")
         self.start, self.end, self.steps = float(start), float(end), int(steps)
 
     def __call__(self, step: int) -> float:
@@ -75,7 +76,7 @@ def as_schedule(value: RateLike, name: str, low: float = 0.0, high: float = 1.0)
         probes += [sched.start, sched.end]
     for v in probes:
         if not (low <= v <= high):
-            raise ValueError(f"{name} must be in [{low}, {high}], got {v}")
+            raise ConfigError(f"{name} must be in [{low}, {high}], got {v}")
     return sched
 
 
@@ -83,7 +84,7 @@ def check_prob(value: float, name: str, low: float = 0.0, high: float = 1.0) -> 
     """Validate a probability-like argument and return it as float."""
     v = _number(value, name)
     if not (low <= v <= high):
-        raise ValueError(f"{name} must be in [{low}, {high}], got {v}")
+        raise ConfigError(f"{name} must be in [{low}, {high}], got {v}")
     return v
 
 
@@ -91,7 +92,7 @@ def _number(value, name: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
 
 
 class Strategy:
@@ -128,7 +129,7 @@ def random_tokens(
     """Random non-special token ids: uniform over the vocabulary, or by corpus unigram frequency."""
     if source == "unigram":
         if info.unigram_probs is None:
-            raise ValueError(
+            raise ConfigError(
                 "source='unigram' needs corpus unigram frequencies: call info.set_unigram_counts(counts) "
                 "(textssl.data.unigram_counts computes them) or use source='uniform'"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, segment_starts
+from textssl.errors import MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
 
@@ -32,7 +33,7 @@ class CausalLM(Strategy):
         no_loss = batch["attention_mask"] == 0
         if self.respect_documents:
             if "document_ids" not in batch:
-                raise KeyError("CausalLM(respect_documents=True) needs 'document_ids' in the batch")
+                raise MissingKeyError("CausalLM(respect_documents=True) needs 'document_ids' in the batch")
             new_doc = segment_starts(batch["document_ids"])
             new_doc[:, 0] = False  # the block's first token is dropped by the model's shift anyway
             no_loss = no_loss | new_doc

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, check_prob
+from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
 _ID_KEYS = ("input_ids", "decoder_input_ids", "original_ids")
@@ -54,15 +55,15 @@ class Compose(Strategy):
     def __init__(self, strategies: Sequence[Strategy], probs: Sequence[float] | None = None) -> None:
         strategies = list(strategies)
         if not strategies:
-            raise ValueError("Compose needs at least one strategy")
+            raise ConfigError("Compose needs at least one strategy")
         for s in strategies:
             if not callable(s):
-                raise ValueError(f"Compose members must be strategies (callables), got {s!r}")
+                raise ConfigError(f"Compose members must be strategies (callables), got {s!r}")
         if probs is None:
             probs = [1.0] * len(strategies)
         probs = list(probs)
         if len(probs) != len(strategies):
-            raise ValueError(
+            raise ConfigError(
                 f"Compose got {len(strategies)} strategies but {len(probs)} probs; give one each"
             )
         self.strategies = strategies
@@ -107,7 +108,7 @@ class Compose(Strategy):
             state["word_start"] = ws & ~special
         for key in ("sentence_ids", "document_ids"):
             if key in needs and (key not in state or state[key].shape != ids.shape):
-                raise ValueError(
+                raise ConfigError(
                     f"{type(strategy).__name__} needs '{key}', but an earlier strategy in the Compose changed "
                     "the sequence length; put sentence/document-level strategies first"
                 )

@@ -34,6 +34,7 @@ from textssl.corruption.base import (
     check_prob,
     random_tokens,
 )
+from textssl.errors import ConfigError, MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
 # --------------------------------------------------------------------------- shared vectorized helpers
@@ -158,7 +159,7 @@ def original_labels(batch: Batch) -> torch.Tensor:
 def check_rate(value: float, name: str, step: int) -> float:
     """A schedule's value at ``step``, checked to be a probability."""
     if not (0.0 <= value <= 1.0):
-        raise ValueError(f"{name} schedule gave {value} at step {step}; it must stay within [0, 1]")
+        raise ConfigError(f"{name} schedule gave {value} at step {step}; it must stay within [0, 1]")
     return value
 
 
@@ -296,7 +297,7 @@ class TextInfilling(Strategy):
         self.rate = as_schedule(rate, "rate")
         lam = check_prob(poisson_lambda, "poisson_lambda", 0.0, math.inf)
         if lam <= 0:
-            raise ValueError(f"poisson_lambda must be > 0 (the mean span length), got {poisson_lambda}")
+            raise ConfigError(f"poisson_lambda must be > 0 (the mean span length), got {poisson_lambda}")
         self.poisson_lambda = lam
         self.whole_word = bool(whole_word)
         self.random_ratio = check_prob(random_ratio, "random_ratio")
@@ -316,7 +317,7 @@ class TextInfilling(Strategy):
         cand = ~special
         if self.whole_word:
             if "word_start" not in batch:
-                raise KeyError(
+                raise MissingKeyError(
                     "TextInfilling(whole_word=True) needs 'word_start' in the batch (use textssl.Collator)"
                 )
             cand &= batch["word_start"].numpy()

@@ -25,6 +25,7 @@ from textssl.corruption.base import (
     check_prob,
     random_tokens,
 )
+from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
 _PRIORITY_END = 2**62  # random priorities are uniform int64 in [0, 2**62)
@@ -37,7 +38,7 @@ def check_replace_probs(mask_prob: float, random_prob: float) -> tuple[float, fl
     mask_prob = check_prob(mask_prob, "mask_prob")
     random_prob = check_prob(random_prob, "random_prob")
     if mask_prob + random_prob > 1 + 1e-9:
-        raise ValueError(
+        raise ConfigError(
             f"mask_prob + random_prob must be at most 1 (the rest of the chosen tokens stay unchanged), "
             f"got {mask_prob} + {random_prob}"
         )
@@ -48,7 +49,7 @@ def rate_at(schedule: Schedule, step: int, name: str = "rate") -> float:
     """Evaluate a rate schedule at ``step`` and check it is a probability."""
     r = float(schedule(step))
     if not (0.0 <= r <= 1.0):
-        raise ValueError(f"{name} schedule gave {r} at step {step}; it must stay within [0, 1]")
+        raise ConfigError(f"{name} schedule gave {r} at step {step}; it must stay within [0, 1]")
     return r
 
 
@@ -260,9 +261,9 @@ class SpanMasking(_MaskingBase):
         self.rate = as_schedule(rate, "rate")
         self.geometric_p = check_prob(geometric_p, "geometric_p")
         if self.geometric_p <= 0:
-            raise ValueError("geometric_p must be in (0, 1]; 0 would make spans infinitely long")
+            raise ConfigError("geometric_p must be in (0, 1]; 0 would make spans infinitely long")
         if isinstance(max_span, bool) or not float(max_span).is_integer() or max_span < 1:
-            raise ValueError(f"max_span must be a positive integer, got {max_span!r}")
+            raise ConfigError(f"max_span must be a positive integer, got {max_span!r}")
         self.max_span = int(max_span)
         self.mask_prob, self.random_prob = check_replace_probs(mask_prob, random_prob)
         self._length_table = self._make_length_table()

@@ -7,6 +7,7 @@ import torch
 
 from textssl.corruption.base import IGNORE_INDEX, Batch, RateLike, Strategy, as_schedule
 from textssl.corruption.masking import per_word, rate_at, uniform
+from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
 SOURCES = ("uniform", "unigram")
@@ -55,13 +56,13 @@ class WordReplacement(Strategy):
     def __init__(self, rate: RateLike = 0.15, source: str = "uniform", whole_word: bool = True) -> None:
         self.rate = as_schedule(rate, "rate")
         if source not in SOURCES:
-            raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+            raise ConfigError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         self.source = source
         self.whole_word = bool(whole_word)
 
     def validate(self, info: TokenizerInfo) -> None:
         if self.source == "unigram" and info.unigram_probs is None:
-            raise ValueError(
+            raise ConfigError(
                 "WordReplacement(source='unigram') needs corpus unigram frequencies: call "
                 "info.set_unigram_counts(counts) first, or use source='uniform'"
             )

@@ -34,6 +34,7 @@ import torch
 
 from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, check_prob
 from textssl.corruption.denoising import layout_word_starts, original_labels, pack_left, rand, row_offsets
+from textssl.errors import ConfigError, MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
 _KEYS = ("sentence_ids", "document_ids")
@@ -42,7 +43,7 @@ _KEYS = ("sentence_ids", "document_ids")
 def _need(batch: Batch, strategy: str) -> None:
     for key in _KEYS:
         if key not in batch:
-            raise KeyError(
+            raise MissingKeyError(
                 f"{strategy} needs '{key}' in the batch; prepare the data with textssl.data (which records "
                 "sentence and document ids) and use textssl.Collator"
             )
@@ -87,7 +88,7 @@ class SentencePermutation(Strategy):
         if self.ratio == 0 or not movable.any():
             return {**batch, "labels": labels}
         if (movable & (sid < np.maximum.accumulate(np.where(movable, sid, -1), 1))).any():
-            raise ValueError(
+            raise ConfigError(
                 "SentencePermutation needs each row's sentence_ids to be non-decreasing over its text tokens "
                 "(each sentence contiguous), as textssl.data packs them"
             )

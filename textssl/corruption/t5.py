@@ -27,6 +27,7 @@ import torch
 
 from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, check_prob
 from textssl.corruption.denoising import rand, relayout, row_offsets, tracks_ids
+from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
 NAME = "T5SpanCorruption"
@@ -35,7 +36,7 @@ NAME = "T5SpanCorruption"
 def _check_args(noise_density: float, mean_span_length: float) -> tuple[float, float]:
     d = check_prob(noise_density, "noise_density")
     if not 0.0 < d < 1.0:
-        raise ValueError(f"noise_density must be strictly between 0 and 1, got {noise_density}")
+        raise ConfigError(f"noise_density must be strictly between 0 and 1, got {noise_density}")
     m = check_prob(mean_span_length, "mean_span_length", 1.0, float("inf"))
     return d, m
 
@@ -60,7 +61,7 @@ def compute_input_and_target_lengths(
     """
     noise_density, mean_span_length = _check_args(noise_density, mean_span_length)
     if int(inputs_length) != inputs_length or inputs_length < 3:
-        raise ValueError(f"inputs_length must be an integer >= 3, got {inputs_length}")
+        raise ConfigError(f"inputs_length must be an integer >= 3, got {inputs_length}")
 
     def lengths(tokens_length: int) -> tuple[int, int]:
         noise, spans = _span_counts(tokens_length, noise_density, mean_span_length)
@@ -117,7 +118,7 @@ class T5SpanCorruption(Strategy):
         n = corr.sum(1)
         if bool((n < 2).any()):
             row = int(np.flatnonzero(n < 2)[0])
-            raise ValueError(
+            raise ConfigError(
                 f"{NAME} needs at least 2 non-special tokens per row to corrupt a span; row {row} has "
                 f"{int(n[row])}. Drop or merge very short rows (e.g. pack documents into longer blocks)."
             )

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from textssl.data.sentences import SplitFn, get_splitter
+from textssl.errors import ConfigError, MissingKeyError
 
 PACKING_VERSION = "1"
 ENCODE_CHUNK = 8192  # sentences per tokenizer call (bounds the Python lists of ids held at once)
@@ -69,7 +70,7 @@ class DocumentTemplate:
             (i for i in range(len(full) - len(probe) + 1) if full[i : i + len(probe)] == probe), None
         )
         if start is None:
-            raise ValueError(
+            raise ConfigError(
                 "could not find the tokenizer's single-sequence template: encoding 'hello' with special tokens "
                 f"gave {full}, without {probe}"
             )
@@ -241,7 +242,7 @@ def tokenize_documents(
     from datasets.fingerprint import Hasher
 
     if "text" not in (ds.column_names or ["text"]):
-        raise KeyError(f"tokenize_documents needs a 'text' column; the dataset has {ds.column_names}")
+        raise MissingKeyError(f"tokenize_documents needs a 'text' column; the dataset has {ds.column_names}")
     encoder = DocumentTokenizer(tokenizer, splitter)
     if isinstance(ds, datasets.IterableDataset):
         return ds.map(
@@ -314,11 +315,11 @@ class Packer:
         self, max_length: int, mode: str = "concat", pad_id: int | None = None, drop_last: bool = False
     ):
         if mode not in PACK_MODES:
-            raise ValueError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
+            raise ConfigError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
         if max_length < 2:
-            raise ValueError(f"max_length must be at least 2, got {max_length}")
+            raise ConfigError(f"max_length must be at least 2, got {max_length}")
         if mode == "document" and pad_id is None:
-            raise ValueError("mode='document' pads every block: the tokenizer needs a pad token")
+            raise ConfigError("mode='document' pads every block: the tokenizer needs a pad token")
         self.max_length = int(max_length)
         self.mode = mode
         self.pad_id = pad_id
@@ -339,7 +340,7 @@ class Packer:
         sent = np.asarray(sent, dtype=np.int64)
         lengths = np.asarray(lengths, dtype=np.int64)
         if lengths.sum() != len(ids) or len(sent) != len(ids):
-            raise ValueError(
+            raise ConfigError(
                 "packer input: lengths must sum to the number of ids, and ids/sentence_ids must match"
             )
         nz = lengths > 0
@@ -437,7 +438,7 @@ def _iter_tokenized_chunks(
 
     missing = {"input_ids", "sentence_ids"} - set(tokenized.column_names)
     if missing:
-        raise KeyError(
+        raise MissingKeyError(
             f"pack needs columns input_ids and sentence_ids (from tokenize_documents); missing {sorted(missing)}, "
             f"have {tokenized.column_names}"
         )
@@ -501,9 +502,9 @@ def pack(
     if isinstance(tokenized, datasets.IterableDataset):
         raise TypeError("pack() takes a Dataset; for an IterableDataset use stream_blocks()")
     if mode not in PACK_MODES:
-        raise ValueError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
+        raise ConfigError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
     if mode == "document" and pad_id is None:
-        raise ValueError("mode='document' pads every block: pass pad_id (the tokenizer needs a pad token)")
+        raise ConfigError("mode='document' pads every block: pass pad_id (the tokenizer needs a pad token)")
     features = block_features(max_length)
     cache_files = tokenized.cache_files
     target = None

@@ -29,6 +29,7 @@ from textssl.data.packing import (
 )
 from textssl.data.readers import DEFAULT_MAX_LINE_CHARS, read_documents
 from textssl.data.sentences import SplitFn
+from textssl.errors import ConfigError, InputFileError, MissingKeyError
 
 META_FILE = "textssl_data.json"
 BLOCK_COLUMNS = ("input_ids", "document_ids", "sentence_ids")
@@ -79,9 +80,9 @@ class PrepareSummary:
 def check_max_length(max_length: int, max_positions: int | None, what: str = "the model") -> int:
     """Raise a clear error when blocks of ``max_length`` tokens cannot fit ``max_positions`` positions."""
     if not isinstance(max_length, (int, np.integer)) or max_length < 2:
-        raise ValueError(f"max_length must be an integer >= 2, got {max_length!r}")
+        raise ConfigError(f"max_length must be an integer >= 2, got {max_length!r}")
     if max_positions is not None and max_length > max_positions:
-        raise ValueError(
+        raise ConfigError(
             f"max_length={max_length} is longer than {what}'s {max_positions} position embeddings; "
             f"use --max-length {max_positions} or less (or a model with more positions)"
         )
@@ -139,7 +140,7 @@ def prepare_dataset(
     """
     start = time.perf_counter()
     if mode not in PACK_MODES:
-        raise ValueError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
+        raise ConfigError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
     check_max_length(max_length, max_positions)
     if output_dir is not None:
         _check_output(Path(output_dir), overwrite)
@@ -159,7 +160,7 @@ def prepare_dataset(
         tokenized = tokenize_documents(docs, tok, num_proc=num_proc, splitter=splitter)
         blocks, pstats = pack(tokenized, max_length, mode, pad_id=pad_id, drop_last=drop_last)
     if pstats.blocks == 0:
-        raise ValueError(
+        raise ConfigError(
             f"{source}: the corpus produced no tokens ({pstats.documents} documents); is it empty after reading?"
             if pstats.tokens == 0
             else f"{source}: {pstats.tokens} tokens do not fill one block of {max_length} and drop_last=True"
@@ -196,9 +197,9 @@ def _source_name(source: Any) -> str:
 
 def _check_output(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--output {out}: exists and is a file; give a directory path")
+        raise ConfigError(f"--output {out}: exists and is a file; give a directory path")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ValueError(
+        raise ConfigError(
             f"--output {out}: directory exists and is not empty; pass overwrite=True (--overwrite) or another path"
         )
 
@@ -263,17 +264,17 @@ def load_prepared(path: str | os.PathLike) -> Any:
 
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"{path}: no such prepared dataset directory")
+        raise InputFileError(f"{path}: no such prepared dataset directory")
     if not is_prepared_dir(p):
-        raise ValueError(
+        raise ConfigError(
             f"{path}: not a prepared dataset (no state.json / dataset_info.json from save_to_disk)"
         )
     ds = datasets.load_from_disk(str(p))
     if isinstance(ds, datasets.DatasetDict):
-        raise ValueError(f"{path}: holds several splits ({', '.join(ds)}); give the directory of one split")
+        raise ConfigError(f"{path}: holds several splits ({', '.join(ds)}); give the directory of one split")
     missing = [c for c in BLOCK_COLUMNS if c not in ds.column_names]
     if missing:
-        raise KeyError(
+        raise MissingKeyError(
             f"{path}: missing columns {missing} (have {ds.column_names}); prepare it with `textssl data prepare`"
         )
     return ds
@@ -308,14 +309,14 @@ def get_blocks(
         ds = load_prepared(source)
         width = len(ds[0]["input_ids"]) if len(ds) else max_length
         if width != max_length:
-            raise ValueError(
+            raise ConfigError(
                 f"{source}: prepared with blocks of {width} tokens, but max_length={max_length}; re-run "
                 f"`textssl data prepare --max-length {max_length}` or use max_length={width}"
             )
         meta = prepared_info(source)
         fp = meta.get("tokenizer_fingerprint")
         if fp is not None and fp != tokenizer_fingerprint(tok):
-            raise ValueError(
+            raise ConfigError(
                 f"{source}: prepared with a different tokenizer ({meta.get('summary', {}).get('tokenizer')}); "
                 "prepare it again with this tokenizer"
             )
@@ -323,7 +324,7 @@ def get_blocks(
         return ds, PrepareSummary(**summary) if summary else None
     if streaming:
         if kwargs.pop("output_dir", None) is not None:
-            raise ValueError("streaming blocks are not saved: drop output_dir, or prepare without streaming")
+            raise ConfigError("streaming blocks are not saved: drop output_dir, or prepare without streaming")
         kwargs.pop("num_proc", None)  # streaming tokenizes inside the DataLoader workers
         kwargs.pop("overwrite", None)
         if rank is None:
@@ -361,7 +362,7 @@ def unigram_counts(dataset: Any, vocab_size: int, max_rows: int | None = None) -
         if doc is not None:
             ids = ids[doc >= 0]
         if len(ids) and (ids.max() >= vocab_size or ids.min() < 0):
-            raise ValueError(
+            raise ConfigError(
                 f"token ids outside [0, {vocab_size}): was the dataset made with another tokenizer?"
             )
         counts[:] += np.bincount(ids, minlength=vocab_size)[:vocab_size]

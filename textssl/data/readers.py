@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textssl.errors import ConfigError, DataError, InputFileError, MissingKeyError
+
 logger = logging.getLogger(__name__)
 
 READER_VERSION = "1"
@@ -47,15 +49,12 @@ STRUCTURED_SUFFIXES = {
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zst")
 
 
-class CorpusError(ValueError):
+class CorpusError(DataError):
     """The corpus cannot be read as given (empty, undecodable, wrong layout)."""
 
 
-class ColumnNotFoundError(KeyError):
+class ColumnNotFoundError(MissingKeyError):
     """The requested text column does not exist; the message lists the columns that do."""
-
-    def __str__(self) -> str:  # KeyError would show the message in quotes
-        return str(self.args[0]) if self.args else ""
 
 
 @dataclass
@@ -80,11 +79,11 @@ def parse_synthetic(source: str) -> tuple[int, int] | None:
         n = int(parts[0]) if parts and parts[0] else DEFAULT_SYNTHETIC_DOCS
         seed = int(parts[1]) if len(parts) > 1 else 0
     except ValueError:
-        raise ValueError(
+        raise ConfigError(
             f"bad synthetic source {source!r}; use 'synthetic', 'synthetic:N' or 'synthetic:N:SEED'"
         ) from None
     if n <= 0 or len(parts) > 2:
-        raise ValueError(f"bad synthetic source {source!r}; N must be a positive number of documents")
+        raise ConfigError(f"bad synthetic source {source!r}; N must be a positive number of documents")
     return n, seed
 
 
@@ -125,7 +124,7 @@ def resolve_files(source: str | os.PathLike | Sequence[str | os.PathLike]) -> li
         for s in source:
             files = resolve_files(s)
             if files is None:
-                raise FileNotFoundError(f"{s}: no such file or directory")
+                raise InputFileError(f"{s}: no such file or directory")
             out += files
         return out
     raw = os.fspath(source)
@@ -151,10 +150,10 @@ def resolve_files(source: str | os.PathLike | Sequence[str | os.PathLike]) -> li
             Path(p) for p in glob.glob(os.path.expanduser(raw), recursive=True) if Path(p).is_file()
         )
         if not matches:
-            raise FileNotFoundError(f"{raw}: the pattern matches no files")
+            raise InputFileError(f"{raw}: the pattern matches no files")
         return matches
     if _looks_local(raw):
-        raise FileNotFoundError(f"{raw}: no such file or directory")
+        raise InputFileError(f"{raw}: no such file or directory")
     return None
 
 
@@ -187,9 +186,9 @@ def iter_file_lines(
     ``counts`` (optional) accumulates ``split_lines`` and ``skipped_lines``.
     """
     if encoding_errors not in ENCODING_ERRORS:
-        raise ValueError(f"encoding_errors={encoding_errors!r}; choose one of {', '.join(ENCODING_ERRORS)}")
+        raise ConfigError(f"encoding_errors={encoding_errors!r}; choose one of {', '.join(ENCODING_ERRORS)}")
     if max_line_chars < 16:
-        raise ValueError(f"max_line_chars={max_line_chars} is too small; use at least 16")
+        raise ConfigError(f"max_line_chars={max_line_chars} is too small; use at least 16")
     counts = counts if counts is not None else {}
     counts.setdefault("split_lines", 0)
     counts.setdefault("skipped_lines", 0)
@@ -283,7 +282,7 @@ def iter_documents_from_lines(
     paragraph break, which the sentence splitter always treats as a boundary).
     """
     if doc_mode not in DOC_MODES:
-        raise ValueError(f"doc_mode={doc_mode!r}; choose one of {', '.join(DOC_MODES)}")
+        raise ConfigError(f"doc_mode={doc_mode!r}; choose one of {', '.join(DOC_MODES)}")
     joiner = "\n\n" if doc_mode == "wikitext" else "\n"
     doc: list[str] = []
     cut = 0
@@ -525,11 +524,11 @@ def read_documents(
     import datasets
 
     if doc_mode not in DOC_MODES:
-        raise ValueError(f"doc_mode={doc_mode!r}; choose one of {', '.join(DOC_MODES)}")
+        raise ConfigError(f"doc_mode={doc_mode!r}; choose one of {', '.join(DOC_MODES)}")
     if encoding_errors not in ENCODING_ERRORS:
-        raise ValueError(f"encoding_errors={encoding_errors!r}; choose one of {', '.join(ENCODING_ERRORS)}")
+        raise ConfigError(f"encoding_errors={encoding_errors!r}; choose one of {', '.join(ENCODING_ERRORS)}")
     if max_line_chars < 16:
-        raise ValueError(f"max_line_chars={max_line_chars} is too small; use at least 16")
+        raise ConfigError(f"max_line_chars={max_line_chars} is too small; use at least 16")
     cache = str(cache_dir) if cache_dir is not None else None
     stats = ReadStats()
     features = datasets.Features(

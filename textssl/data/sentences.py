@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from textssl.errors import ConfigError
+
 SplitFn = Callable[[str], list[str]]
 
 SPLITTERS = ("rule", "punkt", "line", "none")
@@ -140,14 +142,14 @@ def _load_punkt(language: str) -> SplitFn:
     try:
         import nltk
     except ImportError as exc:
-        raise ValueError(
+        raise ConfigError(
             "splitter='punkt' needs nltk, which is not installed: `pip install nltk` and then "
             "`python -m nltk.downloader punkt_tab`; or use the built-in splitter='rule'"
         ) from exc
     try:
         nltk.tokenize.sent_tokenize("A test. Another one.", language=language)
     except LookupError as exc:
-        raise ValueError(
+        raise ConfigError(
             "splitter='punkt' needs nltk's Punkt model: run `python -m nltk.downloader punkt_tab` "
             "(needs network once); or use the built-in splitter='rule'"
         ) from exc
@@ -173,6 +175,6 @@ def get_splitter(splitter: str | SplitFn = "rule") -> SplitFn:
         return split_lines
     if splitter == "none":
         return no_split
-    raise ValueError(
+    raise ConfigError(
         f"unknown sentence splitter {splitter!r}; choose one of {', '.join(SPLITTERS)} or pass a function"
     )

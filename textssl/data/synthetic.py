@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textssl.atomic import atomic_dir, atomic_file
+from textssl.errors import ConfigError
 
 SYNTHETIC_VERSION = "2"
 TOPICS = ("farm", "kitchen", "school", "sea", "forest", "town")
@@ -836,7 +837,7 @@ def generate_documents(start: int, count: int, seed: int = 0) -> Iterator[str]:
 def generate_corpus(num_documents: int, seed: int = 0) -> list[str]:
     """``num_documents`` synthetic documents (several sentences each) for pretraining; deterministic in ``seed``."""
     if num_documents < 0:
-        raise ValueError(f"num_documents must be >= 0, got {num_documents}")
+        raise ConfigError(f"num_documents must be >= 0, got {num_documents}")
     return list(generate_documents(0, num_documents, seed))
 
 
@@ -1355,7 +1356,7 @@ def _balanced(n: int, labels: Sequence, rng: random.Random) -> list:
 def make_task(task: str, split: str, size: int, seed: int = 0, heldout: float = 0.5) -> list[dict]:
     """Examples of one synthetic task split as dicts (the TSV writers lay them out GLUE-style)."""
     if task not in TASKS:
-        raise ValueError(f"unknown synthetic task {task!r}; choose one of {', '.join(TASKS)}")
+        raise ConfigError(f"unknown synthetic task {task!r}; choose one of {', '.join(TASKS)}")
     rng = random.Random(f"textssl-synthetic/{SYNTHETIC_VERSION}/{task}/{split}/{seed}")
     rows: list[dict] = []
     if task == "SYN-STS":
@@ -1482,16 +1483,16 @@ def write_tasks(
     directory is written atomically. Returns ``{task: directory}``.
     """
     if train_size < 2 or dev_size < 2:
-        raise ValueError("train_size and dev_size must be at least 2")
+        raise ConfigError("train_size and dev_size must be at least 2")
     if not 0.0 <= heldout <= 1.0:
-        raise ValueError(f"heldout must be in [0, 1], got {heldout}")
+        raise ConfigError(f"heldout must be in [0, 1], got {heldout}")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     sizes = {"train": train_size, "dev": dev_size, "test": dev_size if test_size is None else test_size}
     written: dict[str, Path] = {}
     for task in tasks:
         if task not in TASKS:
-            raise ValueError(f"unknown synthetic task {task!r}; choose one of {', '.join(TASKS)}")
+            raise ConfigError(f"unknown synthetic task {task!r}; choose one of {', '.join(TASKS)}")
         with atomic_dir(out / task) as tmp:
             _write_task(task, tmp, seed, sizes, heldout)
             (tmp / "task.json").write_text(

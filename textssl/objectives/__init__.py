@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textssl.errors import ConfigError
 from textssl.objectives.base import Objective, sparse_mlm
 from textssl.objectives.clm import CausalLMObjective
 from textssl.objectives.electra import ReplacedTokenDetection
@@ -24,7 +25,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
 def build_objective(name: str, arch: str, **kwargs: Any) -> Objective:
     """Make the objective ``name`` (one of OBJECTIVES) for architecture ``arch``."""
     if name not in OBJECTIVES:
-        raise ValueError(f"unknown objective {name!r}; choose one of: {', '.join(OBJECTIVES)}")
+        raise ConfigError(f"unknown objective {name!r}; choose one of: {', '.join(OBJECTIVES)}")
     return OBJECTIVES[name](arch, **kwargs)
 
 

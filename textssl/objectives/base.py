@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from textssl.corruption.base import IGNORE_INDEX, Strategy
+from textssl.errors import ConfigError
 
 Metrics = dict[str, torch.Tensor]
 ENCODER_KEYS = ("input_ids", "attention_mask", "token_type_ids")
@@ -27,7 +28,7 @@ class Objective:
 
     def __init__(self, arch: str) -> None:
         if arch not in self.architectures:
-            raise ValueError(
+            raise ConfigError(
                 f"objective {self.name!r} does not support architecture {arch!r}; "
                 f"choose one of: {', '.join(self.architectures)}"
             )
@@ -92,7 +93,7 @@ def mlm_head(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
         return lambda h: model.generator_lm_head(model.generator_predictions(h))
     if hasattr(model, "decoder") and hasattr(model, "head"):  # ModernBertForMaskedLM
         return lambda h: model.decoder(model.head(h))
-    raise ValueError(f"no sparse MLM head known for {type(model).__name__}")
+    raise ConfigError(f"no sparse MLM head known for {type(model).__name__}")
 
 
 def encoder_inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

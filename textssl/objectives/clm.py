@@ -9,6 +9,7 @@ from torch import nn
 
 from textssl.corruption import CausalLM, Strategy
 from textssl.corruption.base import IGNORE_INDEX
+from textssl.errors import ConfigError
 from textssl.objectives.base import Metrics, Objective
 
 
@@ -21,7 +22,7 @@ class CausalLMObjective(Objective):
 
     def check_strategy(self, strategy: Strategy) -> None:
         if not isinstance(strategy, CausalLM):
-            raise ValueError(f"objective 'clm' needs the causal_lm strategy, got {type(strategy).__name__}")
+            raise ConfigError(f"objective 'clm' needs the causal_lm strategy, got {type(strategy).__name__}")
 
     def build_model(self, config) -> nn.Module:
         from transformers import AutoModelForCausalLM

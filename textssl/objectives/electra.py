@@ -18,6 +18,7 @@ from torch import nn
 
 from textssl.corruption import Strategy, TokenMasking
 from textssl.corruption.base import IGNORE_INDEX
+from textssl.errors import ConfigError
 from textssl.objectives.base import Metrics, Objective, encoder_inputs, mlm_head, sparse_mlm
 
 
@@ -45,7 +46,7 @@ class ReplacedTokenDetection(Objective):
     def __init__(self, arch: str, generator_fraction: float = 0.25, disc_weight: float = 50.0) -> None:
         super().__init__(arch)
         if not 0 < generator_fraction <= 1:
-            raise ValueError(f"generator_fraction must be in (0, 1], got {generator_fraction}")
+            raise ConfigError(f"generator_fraction must be in (0, 1], got {generator_fraction}")
         self.generator_fraction = generator_fraction
         self.disc_weight = disc_weight
 
@@ -57,7 +58,7 @@ class ReplacedTokenDetection(Objective):
         from textssl.objectives.mlm import MASKING
 
         if not isinstance(strategy, MASKING):
-            raise ValueError(
+            raise ConfigError(
                 f"objective 'electra' needs a masking strategy for its generator, got {type(strategy).__name__}"
             )
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from textssl.corruption import SpanMasking, Strategy, TokenMasking, WholeWordMasking
+from textssl.errors import ConfigError
 from textssl.objectives.base import Metrics, Objective, encoder_inputs, mlm_head, sparse_mlm
 
 MASKING = (TokenMasking, WholeWordMasking, SpanMasking)
@@ -24,7 +25,7 @@ class MaskedLM(Objective):
 
     def check_strategy(self, strategy: Strategy) -> None:
         if not isinstance(strategy, MASKING):
-            raise ValueError(
+            raise ConfigError(
                 f"objective 'mlm' needs a masking strategy (token_masking, whole_word_masking, span_masking), "
                 f"got {type(strategy).__name__}"
             )

@@ -9,6 +9,7 @@ from torch import nn
 
 from textssl.corruption import Compose, NextSentence, SentenceOrder, Strategy, TokenMasking
 from textssl.corruption.base import IGNORE_INDEX
+from textssl.errors import ConfigError
 from textssl.objectives.base import Metrics, Objective, encoder_inputs, mlm_head, sparse_mlm
 
 
@@ -23,7 +24,7 @@ class SentenceObjective(Objective):
     def check_strategy(self, strategy: Strategy) -> None:
         members = getattr(strategy, "strategies", [strategy])
         if not any(isinstance(s, self.pair_strategy) for s in members):
-            raise ValueError(
+            raise ConfigError(
                 f"objective {self.name!r} needs a Compose that includes {self.pair_strategy.__name__} "
                 "followed by a masking strategy"
             )

@@ -8,6 +8,7 @@ from torch import nn
 
 from textssl.corruption import Compose, SentencePermutation, Strategy, T5SpanCorruption, TextInfilling
 from textssl.corruption.base import IGNORE_INDEX
+from textssl.errors import ConfigError
 from textssl.objectives.base import Metrics, Objective
 
 
@@ -26,7 +27,7 @@ class Seq2SeqDenoising(Objective):
         members = getattr(strategy, "strategies", [strategy])
         bad = [type(s).__name__ for s in members if isinstance(s, (CausalLM, SentenceOrder, NextSentence))]
         if bad:
-            raise ValueError(f"objective 'seq2seq' cannot use {', '.join(bad)}; use a denoising strategy")
+            raise ConfigError(f"objective 'seq2seq' cannot use {', '.join(bad)}; use a denoising strategy")
 
     def build_model(self, config) -> nn.Module:
         from transformers import AutoModelForSeq2SeqLM

@@ -19,6 +19,8 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from textssl.errors import InputFileError
+
 STATE_FILE = "trainer_state.json"
 ACCELERATE_DIR = "training_state"
 _STEP_DIR = re.compile(r"^step_(\d+)$")
@@ -61,14 +63,14 @@ def resolve_resume(resume: str, output_dir: Path) -> Path:
     if resume == "latest":
         ckpts = list_checkpoints(output_dir)
         if not ckpts:
-            raise FileNotFoundError(
+            raise InputFileError(
                 f"--resume latest: no checkpoint under {Path(output_dir) / 'checkpoints'}; "
                 "start without --resume or point --output-dir at the earlier run"
             )
         return ckpts[-1]
     path = Path(resume)
     if not (path / STATE_FILE).is_file() or not (path / ACCELERATE_DIR).is_dir():
-        raise FileNotFoundError(
+        raise InputFileError(
             f"--resume {resume}: not a textssl checkpoint (needs {STATE_FILE} and {ACCELERATE_DIR}/); "
             "use 'latest' or a directory under <output_dir>/checkpoints/"
         )

@@ -11,6 +11,8 @@ from typing import Any, get_type_hints
 
 import yaml
 
+from textssl.errors import ConfigError, InputFileError
+
 SCHEDULES = ("linear", "cosine", "wsd", "constant")
 MIXED_PRECISION = ("no", "fp16", "bf16")
 
@@ -81,24 +83,24 @@ class PretrainConfig:
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(
+                raise ConfigError(
                     f"option {name}={getattr(self, name)!r} is not valid; choose one of: {', '.join(allowed)}"
                 )
         positive = ("batch_size", "grad_accum", "max_steps", "max_length", "log_every", "eval_every")
         positive += ("save_every", "keep_checkpoints", "max_nan_skips")
         for name in positive:
             if getattr(self, name) < 1:
-                raise ValueError(f"option {name} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(f"option {name} must be at least 1, got {getattr(self, name)}")
         if self.lr <= 0:
-            raise ValueError(f"option lr must be positive, got {self.lr}")
+            raise ConfigError(f"option lr must be positive, got {self.lr}")
         if not 0 <= self.warmup < 1 or not 0 <= self.decay <= 1:
-            raise ValueError("options warmup and decay are fractions of the run: use values in [0, 1)")
+            raise ConfigError("options warmup and decay are fractions of the run: use values in [0, 1)")
         if not 0 < self.eval_fraction < 0.5:
-            raise ValueError(f"option eval_fraction must be in (0, 0.5), got {self.eval_fraction}")
+            raise ConfigError(f"option eval_fraction must be in (0, 0.5), got {self.eval_fraction}")
         if self.budget_minutes is not None and self.budget_minutes <= 0:
-            raise ValueError(f"option budget_minutes must be positive, got {self.budget_minutes}")
+            raise ConfigError(f"option budget_minutes must be positive, got {self.budget_minutes}")
         if self.num_workers < 0:
-            raise ValueError(f"option num_workers must be >= 0, got {self.num_workers}")
+            raise ConfigError(f"option num_workers must be >= 0, got {self.num_workers}")
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PretrainConfig:
@@ -107,16 +109,16 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
+            raise InputFileError(f"config file {path} does not exist")
         loaded = yaml.safe_load(path.read_text()) or {}
         if not isinstance(loaded, dict):
-            raise ValueError(f"config file {path} must hold a mapping of option: value")
+            raise ConfigError(f"config file {path} must hold a mapping of option: value")
         values.update(loaded)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     known = {f.name for f in dataclasses.fields(PretrainConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"unknown config option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
         )
     cfg = PretrainConfig(**values)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from textssl.atomic import atomic_dir, atomic_file, write_atomic
+from textssl.errors import ConfigError, InputFileError
 from textssl.glue import (
     HUB_DATASET,
     TaskSpec,
@@ -98,7 +99,7 @@ class FinetuneConfig:
                 elif kind.startswith("bool") and isinstance(value, str):
                     setattr(self, f.name, value.strip().lower() in ("1", "true", "yes", "on"))
             except (TypeError, ValueError):
-                raise ValueError(f"finetune option {f.name}={value!r} is not a valid {kind}") from None
+                raise ConfigError(f"finetune option {f.name}={value!r} is not a valid {kind}") from None
         checks = {
             "learning_rate": self.learning_rate > 0,
             "batch_size": self.batch_size >= 1,
@@ -113,7 +114,7 @@ class FinetuneConfig:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ValueError(f"finetune option {name}={getattr(self, name)!r} is out of range")
+                raise ConfigError(f"finetune option {name}={getattr(self, name)!r} is out of range")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> FinetuneConfig:
@@ -121,7 +122,7 @@ class FinetuneConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown finetune option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
         return cls(**values)
@@ -144,10 +145,10 @@ def load_protocol(
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"--config {path}: no such file")
+        raise InputFileError(f"--config {path}: no such file")
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"--config {path}: expected a mapping of options at the top level")
+        raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
     overrides = data.pop("task_overrides", None) or {}
     extra = {k: data.pop(k) for k in ("tasks", "seeds", "baseline") if k in data}
     try:
@@ -156,7 +157,7 @@ def load_protocol(
             get_task(task)
             config.replace(**values)
     except (ValueError, KeyError) as exc:
-        raise ValueError(f"--config {path}: {exc}") from None
+        raise ConfigError(f"--config {path}: {exc}") from None
     return config, {get_task(t).name: dict(v) for t, v in overrides.items()}, extra
 
 
@@ -169,12 +170,12 @@ def check_checkpoint(model_name_or_path: str | os.PathLike, need_weights: bool =
     path = Path(model_name_or_path)
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise FileNotFoundError(
+            raise InputFileError(
                 f"--model {path}: the checkpoint directory has no config.json; pass a directory written by "
                 "save_pretrained (e.g. a textssl pretrain checkpoint) or a Hub model id"
             )
         if need_weights and not any((path / f).is_file() for f in WEIGHT_FILES):
-            raise FileNotFoundError(
+            raise InputFileError(
                 f"--model {path}: the checkpoint directory has config.json but no weights "
                 f"({' or '.join(WEIGHT_FILES[:2])}); use --baseline random-init / random_init=True to "
                 "finetune the architecture from scratch"
@@ -184,7 +185,7 @@ def check_checkpoint(model_name_or_path: str | os.PathLike, need_weights: bool =
         or str(model_name_or_path).startswith(".")
         or str(model_name_or_path).count("/") > 1
     ):
-        raise FileNotFoundError(f"--model {model_name_or_path}: no such checkpoint directory")
+        raise InputFileError(f"--model {model_name_or_path}: no such checkpoint directory")
 
 
 def load_config(model_name_or_path: str | os.PathLike, **kwargs: Any):
@@ -194,7 +195,7 @@ def load_config(model_name_or_path: str | os.PathLike, **kwargs: Any):
     try:
         return AutoConfig.from_pretrained(str(model_name_or_path), **kwargs)
     except (OSError, ValueError) as exc:
-        raise FileNotFoundError(f"--model {model_name_or_path}: could not load its config ({exc})") from None
+        raise InputFileError(f"--model {model_name_or_path}: could not load its config ({exc})") from None
 
 
 def load_tokenizer_for(model_name_or_path: str, tokenizer: str | None = None):
@@ -204,10 +205,10 @@ def load_tokenizer_for(model_name_or_path: str, tokenizer: str | None = None):
     try:
         tok = load_tokenizer(tokenizer or str(model_name_or_path))
     except ValueError as exc:
-        raise ValueError(f"{exc}\nThe checkpoint has no usable tokenizer: pass --tokenizer") from None
+        raise ConfigError(f"{exc}\nThe checkpoint has no usable tokenizer: pass --tokenizer") from None
     if tok.pad_token is None:  # GPT-2 / Llama tokenizers: pad with EOS (attention mask hides it)
         if tok.eos_token is None:
-            raise ValueError(
+            raise ConfigError(
                 f"tokenizer of {model_name_or_path} has neither a pad nor an EOS token; pass --tokenizer"
             )
         tok.pad_token = tok.eos_token
@@ -254,7 +255,7 @@ def load_classifier(
                 output_loading_info=True,
             )
         except OSError as exc:
-            raise FileNotFoundError(f"--model {path}: could not load its weights ({exc})") from None
+            raise InputFileError(f"--model {path}: could not load its weights ({exc})") from None
     new = sorted(
         set(info.get("missing_keys", ()))
         | {k[0] if isinstance(k, tuple) else k for k in info.get("mismatched_keys", ())}
@@ -273,7 +274,7 @@ def check_vocab(config, tokenizer, path: str) -> None:
     """The tokenizer must not produce ids beyond the model's embedding table."""
     vocab = getattr(config, "vocab_size", None)
     if vocab is not None and len(tokenizer) > vocab:
-        raise ValueError(
+        raise ConfigError(
             f"--model {path}: the tokenizer has {len(tokenizer)} tokens but the model's vocabulary has {vocab}; "
             "the tokenizer does not belong to this checkpoint (pass the pretraining tokenizer with --tokenizer)"
         )
@@ -490,7 +491,7 @@ def _prepare(
     spec = task_spec_of(dataset, spec)
     for split in ("train", *spec.eval_splits):
         if split not in dataset:
-            raise ValueError(
+            raise ConfigError(
                 f"task {spec.name!r}: the data has no {split!r} split (it has {', '.join(dataset)})"
             )
     check_checkpoint(model_name_or_path, need_weights=False)
@@ -611,18 +612,18 @@ def parse_seeds(seeds: int | str | Sequence[int]) -> list[int]:
             try:
                 return [int(s) for s in seeds.split(",") if s.strip()]
             except ValueError:
-                raise ValueError(
+                raise ConfigError(
                     f"--seeds {seeds!r}: give a count (3) or a comma-separated list (0,1,2)"
                 ) from None
     if isinstance(seeds, int):
         if seeds < 1:
-            raise ValueError(f"--seeds {seeds}: need at least one seed")
+            raise ConfigError(f"--seeds {seeds}: need at least one seed")
         return list(range(seeds))
     if isinstance(seeds, str):
-        raise ValueError(f"--seeds {seeds!r}: give a count (3) or a comma-separated list (0,1,2)")
+        raise ConfigError(f"--seeds {seeds!r}: give a count (3) or a comma-separated list (0,1,2)")
     out = [int(s) for s in seeds]
     if not out:
-        raise ValueError("--seeds: need at least one seed")
+        raise ConfigError("--seeds: need at least one seed")
     return out
 
 
@@ -679,7 +680,7 @@ def run_glue_suite(
     floor) and ``results.png`` (bar chart).
     """
     if baseline is not None and baseline not in BASELINES:
-        raise ValueError(f"--baseline {baseline!r}: choose one of {', '.join(BASELINES)}")
+        raise ConfigError(f"--baseline {baseline!r}: choose one of {', '.join(BASELINES)}")
     specs = parse_tasks(tasks) if isinstance(tasks, str) else [get_task(t) for t in tasks]
     seeds = parse_seeds(seeds)
     config = config or FinetuneConfig()

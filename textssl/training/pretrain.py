@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from textssl.atomic import atomic_dir, replace_dir
 from textssl.collator import Collator
 from textssl.corruption import build_strategy
+from textssl.errors import ConfigError, TrainingError
 from textssl.models import build_config, count_parameters, max_positions
 from textssl.objectives import Objective, build_objective
 from textssl.objectives.base import ObjectiveModule
@@ -39,10 +40,6 @@ from textssl.training.reporting import RunLog, plot_curves
 from textssl.training.schedules import lr_factor
 
 BLOCK_COLUMNS = ("input_ids", "document_ids", "sentence_ids")
-
-
-class TrainingError(ValueError):
-    """Training cannot continue (e.g. the loss stayed NaN); the message says why and what to try."""
 
 
 # --------------------------------------------------------------------------- data plumbing
@@ -139,7 +136,7 @@ def load_blocks(cfg: PretrainConfig, tokenizer, accelerator, positions: int | No
         split = train.train_test_split(test_size=cfg.eval_fraction, seed=cfg.seed, shuffle=True)
         train, evals = split["train"], split["test"]
     if len(train) < cfg.batch_size * accelerator.num_processes:
-        raise ValueError(
+        raise ConfigError(
             f"data {cfg.data!r} gave {len(train)} training blocks, fewer than one batch "
             f"({cfg.batch_size} x {accelerator.num_processes} processes); use more data or a smaller batch_size"
         )
@@ -276,7 +273,7 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     streaming = not isinstance(train_blocks, Sized)
     if "unigram" in str(cfg.strategy_args.get("source", "")):
         if streaming:
-            raise ValueError(
+            raise ConfigError(
                 "strategy_args source='unigram' needs a map-style corpus; drop streaming or use 'uniform'"
             )
         from textssl.data import unigram_counts

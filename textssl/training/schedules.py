@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from textssl.errors import ConfigError
+
 
 def lr_factor(kind: str, progress: float, warmup: float = 0.06, decay: float = 0.2) -> float:
     """Multiplier of the peak learning rate at ``progress``.
@@ -31,4 +33,4 @@ def lr_factor(kind: str, progress: float, warmup: float = 0.06, decay: float = 0
     if kind == "wsd":
         start = 1.0 - decay
         return 1.0 if p < start else max(0.0, (1.0 - p) / max(decay, 1e-12))
-    raise ValueError(f"unknown schedule {kind!r}; choose one of: linear, cosine, wsd, constant")
+    raise ConfigError(f"unknown schedule {kind!r}; choose one of: linear, cosine, wsd, constant")
