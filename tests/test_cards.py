@@ -102,7 +102,9 @@ def test_merge_keeps_metadata_rows_and_sections_and_stamps_the_repo_id(tmp_path)
     meta = front_matter(text)
     for key in ("datasets", "pipeline_tag", "tags", "license", "language", "library_name"):
         assert meta[key] == before[key], key
-    assert "\n# me/mlm-tiny\n" in text and text.count("me/mlm-tiny") == 3  # title + 2 lines of the snippet
+    assert (
+        "\n# me/mlm-tiny\n" in text and text.count("me/mlm-tiny") == 4
+    )  # title, 2 snippet lines, the glue hint
     assert "path/to/" not in text
     for row in ("| steps | 300 |", "| tokens seen | 1,234,567 |", "| architecture | bert (tiny) |"):
         assert row in text, row

@@ -480,7 +480,7 @@ def _intro(auto: str, classifier: bool, finetuned: Mapping[str, Any] | None, bas
     )
 
 
-def _usage(auto: str, pipeline: str | None, ref: str, classifier: bool) -> list[str]:
+def _usage(auto: str, pipeline: str | None, ref: str, classifier: bool, known: bool) -> list[str]:
     code = [f"from transformers import {auto}, AutoTokenizer" + (", pipeline" if pipeline else ""), ""]
     code += [
         f'tokenizer = AutoTokenizer.from_pretrained("{ref}")',
@@ -510,8 +510,8 @@ def _usage(auto: str, pipeline: str | None, ref: str, classifier: bool) -> list[
     lines = ["```python", *code, "```", ""]
     if not classifier:
         lines += [
-            "Finetune on GLUE with `textssl glue --model <this repo or directory> --tasks cola,sst2,mrpc "
-            "--seeds 3`.",
+            f"Finetune on GLUE with `textssl glue --model {ref if known else '<this directory>'} "
+            "--tasks cola,sst2,mrpc --seeds 3`.",
             "",
         ]
     return lines
@@ -652,11 +652,15 @@ def build_model_card(
         )
         if classifier and base_note:
             new_facts["base model"] = base_note
-    facts = {**_model_facts(config, mdir), **old_facts, **new_facts, **(details or {})}
+    model_facts = _model_facts(config, mdir)
+    values = {**model_facts, **old_facts, **new_facts, **(details or {})}
+    lead = [k for k in ("objective", "task") if k in new_facts]
+    order = _unique([*old_facts, *lead, *model_facts, *new_facts, *(details or {})])
+    facts = {k: values[k] for k in order}
     ours: dict[str, list[str] | None] = {
         facts_heading: ["", *_table(facts), ""] if facts else None,
         _RESULTS: None,
-        _USAGE: ["", *_usage(auto, pipeline, known_repo or f"path/to/{name}", classifier)],
+        _USAGE: ["", *_usage(auto, pipeline, known_repo or f"path/to/{name}", classifier, bool(known_repo))],
     }
     if results:
         from textssl.training.finetune import results_table
