@@ -660,7 +660,16 @@ def build_model_card(
     ours: dict[str, list[str] | None] = {
         facts_heading: ["", *_table(facts), ""] if facts else None,
         _RESULTS: None,
-        _USAGE: ["", *_usage(auto, pipeline, known_repo or f"path/to/{name}", classifier, bool(known_repo))],
+        _USAGE: [
+            "",
+            *_usage(
+                auto,
+                pipeline,
+                known_repo or f"path/to/{run_name(mdir) if mdir is not None else name}",
+                classifier,
+                bool(known_repo),
+            ),
+        ],
     }
     if results:
         from textssl.training.finetune import results_table
