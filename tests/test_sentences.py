@@ -384,3 +384,59 @@ def test_rows_without_a_boundary_get_no_loss():
     for strategy, key in ((SentenceOrder(), "sentence_order_label"), (NextSentence(), "next_sentence_label")):
         out = Collator(info, strategy, seed=0)(feats)
         assert out[key][0] == -100 and out[key][1] != -100
+
+
+# --------------------------------------------------------------------------- ids are labels, not sizes
+
+
+def _big_ids(feats: list[dict], base: int) -> list[dict]:
+    """The same blocks with corpus-wide ids: each row's ids shifted near ``base`` with gaps, order kept."""
+    out = []
+    for r, f in enumerate(feats):
+        sid = [-1 if s < 0 else base + 1000 * r + 37 * s for s in f["sentence_ids"]]
+        did = [base + 500_000 * r + 9 * d for d in f["document_ids"]]
+        out.append({**f, "sentence_ids": sid, "document_ids": did})
+    return out
+
+
+@pytest.mark.parametrize("base", [5_000_000, 10**9 - 7])
+def test_corpus_wide_ids_give_the_block_local_result(tokenizers, base):
+    """64 x 128 blocks whose ids are corpus-wide numbers are corrupted exactly as with block-local ids (same
+    seed), quickly and without tables sized by the ids (batch x 10**9 would be 512 GB)."""
+    import time
+    import tracemalloc
+
+    from textssl.corruption import CausalLM, Compose, DocumentRotation, TextInfilling, TokenMasking
+
+    tok = tokenizers["bpe"]
+    feats = pack_blocks(tok, make_docs(7, 700), 128)[:64]
+    assert len(feats) == 64 and all(len(f["input_ids"]) == 128 for f in feats)
+    big = _big_ids(feats, base)
+    assert max(max(f["sentence_ids"]) for f in big) >= base
+    strategies = [
+        SentencePermutation(),
+        SentencePermutation(ratio=0.5),
+        SentenceOrder(),
+        NextSentence(),
+        CausalLM(respect_documents=True),
+        DocumentRotation(),
+        Compose([SentencePermutation(), TextInfilling(rate=0.3)]),
+        Compose([SentenceOrder(), TokenMasking()]),
+    ]
+    for strategy in strategies:
+        want = Collator(tok, strategy, seed=3)(feats)
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        got = Collator(tok, strategy, seed=3)(big)
+        elapsed = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert sorted(got) == sorted(want), strategy
+        for key in want:
+            assert torch.equal(got[key], want[key]), (strategy, key)
+        assert peak < 50 * 2**20, (strategy, peak)  # the batch itself is 64 x 128 x 8 bytes = 64 KB
+        assert elapsed < 5.0, (strategy, elapsed)
+    # the permutation did permute, and its sentence ids come back dense (0..k-1 per row)
+    keep = Collator(tok, SentencePermutation(), seed=3, keep_keys=("sentence_ids",))(big)
+    assert not torch.equal(keep["input_ids"], torch.tensor([f["input_ids"] for f in feats]))
+    assert int(keep["sentence_ids"].max()) < 128

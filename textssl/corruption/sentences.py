@@ -33,7 +33,14 @@ import numpy as np
 import torch
 
 from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, check_prob
-from textssl.corruption.denoising import layout_word_starts, original_labels, pack_left, rand, row_offsets
+from textssl.corruption.denoising import (
+    dense_ranks,
+    layout_word_starts,
+    original_labels,
+    pack_left,
+    rand,
+    row_offsets,
+)
 from textssl.errors import ConfigError, MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
@@ -92,13 +99,16 @@ class SentencePermutation(Strategy):
                 "SentencePermutation needs each row's sentence_ids to be non-decreasing over its text tokens "
                 "(each sentence contiguous), as textssl.data packs them"
             )
-        n_sent = int(sid.max()) + 1
-        n_doc = max(int(doc.max()) + 1, 1)
-        s_idx = np.where(movable, sid, n_sent)
+        # ids are labels, not sizes: every per-sentence table below is [B, distinct ids in a row], never
+        # [B, ids.max()] (corpus-wide ids near 10**9 cost the same as block-local ones)
+        dense_sid, n_sent = dense_ranks(sid, movable)
+        dense_doc, n_doc = dense_ranks(doc, movable)
+        n_doc = max(n_doc, 1)
+        s_idx = np.where(movable, dense_sid, n_sent)
         off = row_offsets(b, n_sent + 1)
         s_len = np.bincount((off + s_idx).ravel(), minlength=b * (n_sent + 1)).reshape(b, -1)[:, :n_sent]
         exists = s_len > 0
-        sdoc = np.where(exists, _put(n_sent, s_idx, doc), n_doc)
+        sdoc = np.where(exists, _put(n_sent, s_idx, dense_doc), n_doc)
         sent = np.arange(n_sent)
         keys = rand((2, b, n_sent), generator)
         chosen = exists
