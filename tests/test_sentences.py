@@ -225,7 +225,7 @@ def test_sentence_order_random_layouts(docs, block_len, cls, seed):
     assert torch.equal(out["special_mask"], info.special[out["input_ids"]] | (out["attention_mask"] == 0))
     assert "labels" not in out
     fits = max(len(f["input_ids"]) for f in feats) - cls - 2 >= 2  # room for a pair with 2 text tokens
-    rows = zip(feats, real_rows(out), real_rows(out, "token_type_ids"), out["sentence_order_label"])
+    rows = zip(feats, real_rows(out), real_rows(out, "token_type_ids"), out["next_sentence_label"])
     for f, row, types, label in rows:
         text, sids, dids = text_of(f)
         splittable = fits and any(
@@ -284,8 +284,7 @@ def test_pair_layout_per_tokenizer(tok_info, strategy):
     tok, info = tok_info
     feats = pack_blocks(tok, make_docs(1, 60), 40)
     out = Collator(tok, strategy(), seed=0, keep_keys=("special_mask",))(feats)
-    key = "sentence_order_label" if strategy is SentenceOrder else "next_sentence_label"
-    labels = out[key]
+    labels = out["next_sentence_label"]
     assert labels.shape == (len(feats),)
     assert set(labels.tolist()) <= {-100, 0, 1}
     valid = labels[labels != -100]
@@ -311,7 +310,7 @@ def test_pairs_compose_with_masking(tokenizers):
     out = Collator(tok, Compose([SentenceOrder(), TokenMasking(rate=0.9)]), seed=0)(feats)
     ids, labels = out["input_ids"], out["labels"]
     assert ids.shape == labels.shape == out["token_type_ids"].shape
-    assert "sentence_order_label" in out
+    assert "next_sentence_label" in out and "sentence_order_label" not in out
     sep_or_cls = (ids == info.sep_id) | (ids == info.cls_id)
     assert bool(sep_or_cls.any()) and bool((labels[sep_or_cls] == -100).all())  # separators never masked
     assert bool(((labels != -100) & (out["attention_mask"] == 1)).any())
@@ -337,7 +336,10 @@ def test_bert_and_albert_pretraining_heads_accept_the_batch(tokenizers):
     bert = BertForPreTraining(BertConfig(vocab_size=len(tok), pad_token_id=info.pad_id, **small))
     res = bert(**out, labels=out["input_ids"].masked_fill(out["attention_mask"] == 0, -100))
     assert torch.isfinite(res.loss)
-    out = Collator(tok, SentenceOrder(), seed=0)(feats)
+    out = Collator(tok, SentenceOrder(), seed=0)(feats)  # BERT's key: what textssl's sop model takes
+    res = bert(**out, labels=out["input_ids"].masked_fill(out["attention_mask"] == 0, -100))
+    assert torch.isfinite(res.loss)
+    out = Collator(tok, SentenceOrder(label_key="sentence_order_label"), seed=0)(feats)
     albert = AlbertForPreTraining(
         AlbertConfig(vocab_size=len(tok), embedding_size=8, pad_token_id=info.pad_id, **small)
     )
@@ -373,6 +375,10 @@ def test_missing_ids_and_tokens_are_clear_errors(tokenizers):
         SentencePermutation(ratio=1.5)
     with pytest.raises(ValueError, match="swap_prob"):
         SentenceOrder(swap_prob=-0.1)
+    with pytest.raises(
+        ValueError, match="label_key must be one of next_sentence_label, sentence_order_label"
+    ):
+        SentenceOrder(label_key="sop_label")
     with pytest.raises(ValueError, match="random_prob"):
         NextSentence(random_prob=2)
 
@@ -381,7 +387,7 @@ def test_rows_without_a_boundary_get_no_loss():
     info = unique_info()
     # one sentence per document: no in-document boundary anywhere
     feats = unique_blocks([[5], [4], [6]], 64) + unique_blocks([[3, 3]], 64)
-    for strategy, key in ((SentenceOrder(), "sentence_order_label"), (NextSentence(), "next_sentence_label")):
+    for strategy, key in ((SentenceOrder(), "next_sentence_label"), (NextSentence(), "next_sentence_label")):
         out = Collator(info, strategy, seed=0)(feats)
         assert out[key][0] == -100 and out[key][1] != -100
 

@@ -244,15 +244,24 @@ class SentenceOrder(_SegmentPair):
     """ALBERT sentence-order prediction (Lan et al., 2020): ``A`` and ``B`` are consecutive text, swapped
     with probability ``swap_prob`` (0.5).
 
-    Output: the segment-pair layout (see the module docstring), ``token_type_ids`` and
-    ``sentence_order_label`` (0 = in order, 1 = swapped, -100 = row could not be split), as
-    ``AlbertForPreTraining`` expects. Does not set ``labels``.
+    Output: the segment-pair layout (see the module docstring), ``token_type_ids`` and the label (0 = in
+    order, 1 = swapped, -100 = row could not be split) under ``label_key``: ``next_sentence_label`` by default,
+    the argument of ``BertForPreTraining.forward``, which is the model textssl's ``sop`` objective trains and
+    saves (so ``transformers.Trainer`` gets a loss from it); ``label_key="sentence_order_label"`` for
+    ``AlbertForPreTraining``. Does not set ``labels``.
     """
 
     _name = "SentenceOrder"
+    LABEL_KEYS = ("next_sentence_label", "sentence_order_label")
 
-    def __init__(self, swap_prob: float = 0.5) -> None:
+    def __init__(self, swap_prob: float = 0.5, label_key: str = "next_sentence_label") -> None:
         self.swap_prob = check_prob(swap_prob, "swap_prob")
+        if label_key not in self.LABEL_KEYS:
+            raise ConfigError(
+                f"SentenceOrder label_key must be one of {', '.join(self.LABEL_KEYS)} (the argument name of "
+                f"BertForPreTraining / AlbertForPreTraining.forward), got {label_key!r}"
+            )
+        self.label_key = label_key
 
     def __call__(self, batch: Batch, info: TokenizerInfo, generator: torch.Generator, step: int = 0) -> Batch:
         _need(batch, self._name)
@@ -268,7 +277,7 @@ class SentenceOrder(_SegmentPair):
         )
         second = (np.where(swap, a_start, j), np.where(swap, a_len, b_len))
         out = _pair_layout(batch, info, text_ids, first, second, ok, self._name)
-        out["sentence_order_label"] = torch.from_numpy(np.where(ok, swap, IGNORE_INDEX).astype(np.int64))
+        out[self.label_key] = torch.from_numpy(np.where(ok, swap, IGNORE_INDEX).astype(np.int64))
         return out
 
 
