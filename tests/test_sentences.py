@@ -446,3 +446,15 @@ def test_corpus_wide_ids_give_the_block_local_result(tokenizers, base):
     keep = Collator(tok, SentencePermutation(), seed=3, keep_keys=("sentence_ids",))(big)
     assert not torch.equal(keep["input_ids"], torch.tensor([f["input_ids"] for f in feats]))
     assert int(keep["sentence_ids"].max()) < 128
+
+
+def test_bad_sentence_order_label_key_is_a_one_line_cli_error(capsys):
+    from textssl.cli import main
+
+    text = "The cat sat on the mat. It was a sunny day.\n\nA second document. It has two sentences."
+    code = main(["corrupt", "--strategy", "sentence_order", "--param", "label_key=sop_label", text])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("textssl corrupt: error: ")
+    assert "label_key must be one of next_sentence_label, sentence_order_label" in lines[0]
