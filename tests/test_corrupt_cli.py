@@ -65,7 +65,7 @@ def test_unigram_source_estimates_counts_from_text(capsys):
 
 def test_sentence_labels_and_compose(capsys):
     code, out, _ = corrupt(capsys, "--strategy", "sentence_order", TEXT)
-    assert code == 0 and "sentence_order_label:" in out and "token_type_ids:" in out
+    assert code == 0 and "next_sentence_label:" in out and "token_type_ids:" in out
     code, out, _ = corrupt(
         capsys,
         "--strategy",
