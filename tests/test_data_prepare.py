@@ -72,7 +72,7 @@ def test_output_is_atomic(tmp_path: Path, corpus: Path, wordpiece, monkeypatch: 
         prepare_dataset(corpus, wordpiece, 16, cache_dir=tmp_path / "cache", output_dir=out)
 
     def broken_save(self, path, *args, **kwargs):
-        Path(path).mkdir(parents=True)
+        Path(path).mkdir(parents=True, exist_ok=True)  # like datasets (the target is an empty temp dir)
         (Path(path) / "partial.arrow").write_bytes(b"half")
         raise KeyboardInterrupt  # Ctrl-C in the middle of writing
 

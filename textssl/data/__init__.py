@@ -32,9 +32,11 @@ from textssl.data.prepare import (
 from textssl.data.readers import (
     ColumnNotFoundError,
     CorpusError,
+    ReaderOptions,
     ReadStats,
     load_documents,
     read_documents,
+    split_text_documents,
 )
 from textssl.data.sentences import get_splitter, split_sentences
 from textssl.data.synthetic import analyze, generate_corpus, write_corpus, write_tasks
@@ -48,6 +50,7 @@ __all__ = [
     "Packer",
     "PrepareSummary",
     "ReadStats",
+    "ReaderOptions",
     "analyze",
     "check_max_length",
     "generate_corpus",
@@ -62,6 +65,7 @@ __all__ = [
     "read_documents",
     "save_prepared",
     "split_sentences",
+    "split_text_documents",
     "stream_blocks",
     "tokenize_documents",
     "unigram_counts",

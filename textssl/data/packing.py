@@ -26,8 +26,6 @@ Everything is vectorized with numpy over chunks of documents (no Python loop ove
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -36,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from textssl.atomic import atomic_file
 from textssl.data.sentences import SplitFn, get_splitter
 from textssl.errors import ConfigError, MissingKeyError
 
@@ -534,19 +533,13 @@ def pack(
             ), packer.stats
         from datasets.arrow_writer import ArrowWriter
 
-        fd, tmp = tempfile.mkstemp(prefix=".textssl-blocks-", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            writer = ArrowWriter(features=features, path=tmp)
+        with atomic_file(target) as tmp:
+            writer = ArrowWriter(features=features, path=str(tmp))
             for arrays in _iter_tokenized_chunks(tokenized, chunk_docs):
                 writer.write_table(_blocks_table(*packer.add(*arrays)))
             writer.write_table(_blocks_table(*packer.finish()))
             writer.finalize()
             writer.close()
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         blocks = datasets.Dataset.from_file(str(target))
         blocks._fingerprint = fp
         return blocks, packer.stats
@@ -602,12 +595,13 @@ def stream_blocks(
     splitter: str | SplitFn = "rule",
     drop_last: bool = False,
     batch_size: int = 256,
+    reader: Any | None = None,
     **read_kwargs: Any,
 ) -> Any:
     """Blocks as a ``datasets.IterableDataset``: read lazily, tokenize and pack on the fly (flat memory).
 
-    ``source`` is anything :func:`~textssl.data.load_documents` accepts (read with ``streaming=True``), or a
-    ``text`` IterableDataset. For multi-process training, each process passes its ``rank`` and
+    ``source`` is anything :func:`~textssl.data.load_documents` accepts (read with ``streaming=True``; reading
+    options as a ``ReaderOptions`` in ``reader`` and/or as keywords), or a ``text`` IterableDataset. For multi-process training, each process passes its ``rank`` and
     ``world_size`` (``datasets.distributed.split_dataset_by_node``: whole files per process when the file
     count divides evenly, otherwise every ``world_size``-th document). Each input shard (file) is packed on
     its own, so DataLoader workers split the files between them. Blocks go through a shuffle buffer of
@@ -622,7 +616,7 @@ def stream_blocks(
     if isinstance(source, datasets.IterableDataset):
         docs = source
     else:
-        docs = load_documents(source, streaming=True, **read_kwargs)
+        docs = load_documents(source, reader, **{**read_kwargs, "streaming": True})
     n = max(1, docs.n_shards)
     if world_size > 1 and n % world_size == 0:  # whole files per process
         shards = [docs.shard(num_shards=n, index=i) for i in range(rank, n, world_size)]

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from textssl.atomic import atomic_dir
 from textssl.data.packing import (
     PACK_MODES,
     main_process_first,
@@ -27,7 +26,7 @@ from textssl.data.packing import (
     tokenize_documents,
     tokenizer_fingerprint,
 )
-from textssl.data.readers import DEFAULT_MAX_LINE_CHARS, read_documents
+from textssl.data.readers import ReaderOptions, read_documents
 from textssl.data.sentences import SplitFn
 from textssl.errors import ConfigError, InputFileError, MissingKeyError
 
@@ -112,24 +111,21 @@ def prepare_dataset(
     max_length: int,
     mode: str = "concat",
     *,
-    text_column: str = "text",
-    doc_mode: str = "blank_line",
-    config: str | None = None,
-    split: str = "train",
-    encoding_errors: str = "strict",
-    max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+    reader: ReaderOptions | None = None,
     splitter: str | SplitFn = "rule",
     num_proc: int | None = None,
     drop_last: bool = False,
-    cache_dir: str | os.PathLike | None = None,
     output_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
     accelerator: Any | None = None,
     max_positions: int | None = None,
+    **read_options: Any,
 ) -> tuple[Any, PrepareSummary]:
     """Read ``source``, tokenize it with ``tokenizer`` and pack it into blocks of ``max_length`` tokens.
 
-    ``source`` and the reading options are those of :func:`~textssl.data.load_documents`; ``tokenizer`` is a
+    ``source`` and the reading options are those of :func:`~textssl.data.load_documents`: a
+    :class:`~textssl.data.ReaderOptions` as ``reader`` and/or its fields as keywords (``text_column=...``,
+    ``doc_mode=...``, ``cache_dir=...``; the keywords win). ``tokenizer`` is a
     ``transformers`` tokenizer or a name for :func:`textssl.tokenization.load_tokenizer` (``wordpiece``,
     ``bpe``, ``unigram``, a directory, a Hub id). ``mode`` is ``concat`` (default) or ``document``; see
     :func:`~textssl.data.pack`. Every step is cached by ``datasets`` (in ``cache_dir``), and with an
@@ -139,6 +135,11 @@ def prepare_dataset(
     length against a model. Returns ``(blocks, summary)``.
     """
     start = time.perf_counter()
+    read = ReaderOptions.build(reader, **read_options)
+    if read.streaming:
+        raise ConfigError(
+            "prepare_dataset reads the whole corpus; for streaming use get_blocks(..., streaming=True)"
+        )
     if mode not in PACK_MODES:
         raise ConfigError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
     check_max_length(max_length, max_positions)
@@ -147,16 +148,7 @@ def prepare_dataset(
     tok, tok_name = _load_tok(tokenizer)
     pad_id = _pad_id(tok, mode)
     with main_process_first(accelerator):
-        docs, rstats = read_documents(
-            source,
-            text_column=text_column,
-            doc_mode=doc_mode,
-            config=config,
-            split=split,
-            encoding_errors=encoding_errors,
-            max_line_chars=max_line_chars,
-            cache_dir=cache_dir,
-        )
+        docs, rstats = read_documents(source, read)
         tokenized = tokenize_documents(docs, tok, num_proc=num_proc, splitter=splitter)
         blocks, pstats = pack(tokenized, max_length, mode, pad_id=pad_id, drop_last=drop_last)
     if pstats.blocks == 0:
@@ -212,7 +204,7 @@ def save_prepared(
     tokenizer: Any | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``blocks`` (``save_to_disk``) and ``textssl_data.json`` atomically.
+    """Write ``blocks`` (``save_to_disk``) and ``textssl_data.json`` atomically (:func:`textssl.atomic.atomic_dir`).
 
     The data goes to a hidden temp directory next to ``output_dir`` that is renamed into place only when
     complete; on any failure (or Ctrl-C) the temp directory is removed and an existing ``output_dir`` is
@@ -220,27 +212,13 @@ def save_prepared(
     """
     out = Path(output_dir)
     _check_output(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    backup = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-    try:
+    with atomic_dir(out) as tmp:
         blocks.save_to_disk(str(tmp))
         meta = {"format": "textssl-blocks", "version": 1, "summary": summary.to_dict()}
         if tokenizer is not None:
             meta["tokenizer_fingerprint"] = tokenizer_fingerprint(tokenizer)
             meta["vocab_size"] = len(tokenizer)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1))
-        if out.exists():
-            os.replace(out, backup)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if backup.exists():
-            if out.exists():
-                shutil.rmtree(backup, ignore_errors=True)
-            else:  # the rename into place failed: put the old directory back
-                os.replace(backup, out)
     return out
 
 
