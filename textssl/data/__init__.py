@@ -15,11 +15,12 @@ from textssl.data.packing import (
     Packer,
     PackStats,
     pack,
-    stream_blocks,
     tokenize_documents,
 )
 from textssl.data.prepare import (
     PrepareSummary,
+    blocks_from_texts,
+    blocks_to_features,
     check_max_length,
     get_blocks,
     is_prepared_dir,
@@ -39,6 +40,7 @@ from textssl.data.readers import (
     split_text_documents,
 )
 from textssl.data.sentences import get_splitter, split_sentences
+from textssl.data.streaming import stream_blocks
 from textssl.data.synthetic import analyze, generate_corpus, write_corpus, write_tasks
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "ReadStats",
     "ReaderOptions",
     "analyze",
+    "blocks_from_texts",
+    "blocks_to_features",
     "check_max_length",
     "generate_corpus",
     "get_blocks",

@@ -2,7 +2,8 @@
 
 The training loop calls :func:`get_blocks`, which accepts either a raw source (prepared on the fly, cached by
 ``datasets``) or a directory written by :func:`prepare_dataset` / ``textssl data prepare`` (loaded
-memory-mapped, checked against the tokenizer and block length).
+memory-mapped, checked against the tokenizer and block length). :func:`blocks_from_texts` runs the same
+splitter, tokenizer pass and packer on documents held in memory (previews, tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,14 +22,16 @@ import torch
 from textssl.atomic import atomic_dir
 from textssl.data.packing import (
     PACK_MODES,
+    DocumentTokenizer,
+    Packer,
     main_process_first,
     pack,
-    stream_blocks,
     tokenize_documents,
     tokenizer_fingerprint,
 )
 from textssl.data.readers import ReaderOptions, read_documents
 from textssl.data.sentences import SplitFn
+from textssl.data.streaming import stream_blocks
 from textssl.errors import ConfigError, InputFileError, MissingKeyError
 
 META_FILE = "textssl_data.json"
@@ -322,6 +326,61 @@ def get_blocks(
         )
         return blocks, None
     return prepare_dataset(source, tok, max_length, mode, accelerator=accelerator, **kwargs)
+
+
+def blocks_to_features(
+    ids: np.ndarray, document_ids: np.ndarray, sentence_ids: np.ndarray, trim_padding: bool = False
+) -> list[dict[str, list[int]]]:
+    """``[blocks, max_length]`` arrays (as :class:`~textssl.data.Packer` returns them) -> one feature per block,
+    the dict of int lists a blocks ``Dataset`` yields and :class:`textssl.Collator` takes.
+
+    ``trim_padding`` cuts each block after its last real token (padding is only ever at the end of a block),
+    so the Collator pads it again with ``attention_mask`` 0 instead of attending to pad tokens.
+    """
+    width = ids.shape[1]
+    lengths = (document_ids >= 0).sum(axis=1) if trim_padding else np.full(len(ids), width)
+    return [
+        {
+            "input_ids": ids[r, :n].tolist(),
+            "document_ids": document_ids[r, :n].tolist(),
+            "sentence_ids": sentence_ids[r, :n].tolist(),
+        }
+        for r, n in enumerate(lengths.tolist())
+    ]
+
+
+def blocks_from_texts(
+    tokenizer: Any,
+    texts: Sequence[str],
+    max_length: int,
+    mode: str = "concat",
+    *,
+    splitter: str | SplitFn = "rule",
+    drop_last: bool = False,
+    trim_padding: bool = False,
+) -> list[dict[str, list[int]]]:
+    """Blocks from documents held in memory, made exactly as training makes them.
+
+    ``texts`` holds one document per string (cut a longer text with
+    :func:`~textssl.data.split_text_documents`, as a file would be cut). They go through the pipeline's own
+    sentence splitter (``splitter``), tokenizer pass (:class:`~textssl.data.DocumentTokenizer`) and packer
+    (:class:`~textssl.data.Packer`), so the result equals ``pack(tokenize_documents(...))`` on the same
+    documents. ``mode``, ``drop_last`` and the padding of the last block follow :func:`prepare_dataset`;
+    ``trim_padding`` cuts the padding off (see :func:`blocks_to_features`). Returns a list of features with
+    ``input_ids``, ``document_ids`` and ``sentence_ids``; used by ``textssl corrupt``, the benchmarks and
+    the tests.
+    """
+    if mode not in PACK_MODES:
+        raise ConfigError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
+    check_max_length(max_length, None)
+    if isinstance(texts, str):
+        raise ConfigError("texts must be a list of documents, not one string; wrap it in a list")
+    tok, _ = _load_tok(tokenizer)
+    packer = Packer(max_length, mode, _pad_id(tok, mode), drop_last)
+    ids, sent, lengths, _ = DocumentTokenizer(tok, splitter).encode(list(texts))
+    parts = [packer.add(ids, sent, lengths), packer.finish()]
+    arrays = (np.concatenate([part[k] for part in parts]) for k in range(3))
+    return blocks_to_features(*arrays, trim_padding=trim_padding)
 
 
 def unigram_counts(dataset: Any, vocab_size: int, max_rows: int | None = None) -> torch.Tensor:
