@@ -7,6 +7,15 @@ Typical use::
     print(summary)
 
 Each block row has ``input_ids``, ``document_ids`` and ``sentence_ids`` (see :mod:`textssl.data.packing`).
+Text already in memory goes through the same splitter, tokenizer pass and packer with :func:`blocks_from_texts`::
+
+    from textssl.data import blocks_from_texts
+    features = blocks_from_texts(tokenizer, ["One document. Two sentences.", "Another one."], 128)
+
+Modules: ``readers`` (sources, :class:`ReaderOptions`), ``plaintext`` (text files -> documents), ``sentences``
+(splitters), ``packing`` (template, tokenizer pass, :class:`Packer`, cached :func:`pack`), ``streaming``
+(:func:`stream_blocks`), ``prepare`` (:func:`prepare_dataset`, :func:`get_blocks`, :func:`blocks_from_texts`)
+and ``synthetic`` (the embedded corpus and tasks).
 """
 
 from textssl.data.packing import (

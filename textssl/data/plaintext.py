@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,29 @@ def cut_line(text: str, max_chars: int) -> tuple[str, str]:
     return text[:cut], text[cut + 1 :]
 
 
+def _long_line_pieces(
+    text: str, max_chars: int, cut: bool, counts: dict[str, int]
+) -> Generator[tuple[str, bool, bool], None, tuple[str, bool]]:
+    """Yield ``(piece, continued, was_cut)`` while ``text`` is longer than ``max_chars`` (counting a line the
+    first time it is cut); return the rest and whether the line has been cut."""
+    while len(text) > max_chars:
+        piece, text = cut_line(text, max_chars)
+        if not cut:
+            counts["split_lines"] += 1
+        yield piece, cut, not cut
+        cut = True
+    return text, cut
+
+
+def _undecodable(path: str | os.PathLike, lineno: int, pos: int, exc: UnicodeDecodeError) -> CorpusError:
+    bad = exc.object[exc.start : exc.start + 4]
+    return CorpusError(
+        f"{path}: line {lineno}, byte offset {pos}: invalid UTF-8 ({exc.reason}, bytes {bad!r}). "
+        "Fix the file, or pass encoding_errors='replace' (U+FFFD for bad bytes) or 'skip' "
+        "(drop such lines); on the command line --encoding-errors replace|skip"
+    )
+
+
 def iter_file_lines(
     path: str | os.PathLike,
     encoding_errors: str = "strict",
@@ -92,12 +115,7 @@ def iter_file_lines(
             except UnicodeDecodeError as exc:
                 pos = offset - pending + exc.start
                 if encoding_errors == "strict":
-                    bad = exc.object[exc.start : exc.start + 4]
-                    raise CorpusError(
-                        f"{path}: line {lineno}, byte offset {pos}: invalid UTF-8 ({exc.reason}, bytes {bad!r}). "
-                        "Fix the file, or pass encoding_errors='replace' (U+FFFD for bad bytes) or 'skip' "
-                        "(drop such lines); on the command line --encoding-errors replace|skip"
-                    ) from None
+                    raise _undecodable(path, lineno, pos, exc) from None
                 decoder.reset()
                 if not skipping:
                     counts["skipped_lines"] += 1
@@ -119,14 +137,10 @@ def iter_file_lines(
                 continue
             buf += text
             if ends or at_eof:
-                line = buf.rstrip("\r\n")
+                line, line_cut = yield from _long_line_pieces(
+                    buf.rstrip("\r\n"), max_line_chars, line_cut, counts
+                )
                 buf = ""
-                while len(line) > max_line_chars:
-                    piece, line = cut_line(line, max_line_chars)
-                    if not line_cut:
-                        counts["split_lines"] += 1
-                    yield piece, line_cut, not line_cut
-                    line_cut = True
                 if line or line_cut or ends:
                     yield line, line_cut, False
                 line_cut = False
@@ -134,12 +148,7 @@ def iter_file_lines(
                 if at_eof:
                     break
             else:
-                while len(buf) > max_line_chars:
-                    piece, buf = cut_line(buf, max_line_chars)
-                    if not line_cut:
-                        counts["split_lines"] += 1
-                    yield piece, line_cut, not line_cut
-                    line_cut = True
+                buf, line_cut = yield from _long_line_pieces(buf, max_line_chars, line_cut, counts)
 
 
 def _wikitext_heading(line: str) -> tuple[int, str] | None:
