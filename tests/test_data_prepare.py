@@ -171,3 +171,14 @@ def test_cli_prepare_and_synthetic(tmp_path: Path, corpus: Path, capsys: pytest.
     with open(syn / "SYN-CoLA" / "train.tsv", newline="") as fh:
         assert len(list(csv.reader(fh, delimiter="\t"))) == 40
     assert main(["data", "synthetic", "--output", str(syn), "--docs", "5"]) == 2
+
+
+def test_unknown_reading_option_is_a_config_error(tmp_path: Path, corpus: Path) -> None:
+    """A misspelt option (e.g. from a pretraining config's data_args) names itself and the valid options."""
+    from textssl.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"unknown reading option\(s\) text_colum; the options are: text_column"
+    ):
+        get_blocks(corpus, "wordpiece", 16, text_colum="body", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()  # refused before anything was read
