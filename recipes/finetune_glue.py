@@ -2,7 +2,7 @@
 
     accelerate launch recipes/finetune_glue.py --model runs/mlm-tiny --task cola --data-dir glue_data
     accelerate launch --config_file recipes/accelerate/<config>.yaml recipes/finetune_glue.py \
-        --model runs/mlm-tiny --task mrpc --config recipes/configs/glue_default.yaml --output runs/mrpc \
+        --model runs/mlm-tiny --task mrpc --config recipes/configs/glue_default.yaml --output-dir runs/mrpc \
         --push-to-hub me/mlm-tiny-mrpc
 
 A thin script: the options are those of ``textssl finetune`` and the work is done by
@@ -16,6 +16,7 @@ import json
 import sys
 
 from textssl.commands.finetune import add_protocol_arguments, add_task_arguments, finetune_from_args
+from textssl.commands.flags import add_output_dir, add_switch, add_underscore_aliases
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,10 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="checkpoint directory or Hub model id")
     add_task_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--random-init", action="store_true", help="same architecture, random weights")
-    parser.add_argument("--output", help="save the finetuned model here")
-    parser.add_argument("--push-to-hub", metavar="REPO_ID", help="push --output to this Hub repo (HF_TOKEN)")
+    add_switch(parser, "--random-init", "same architecture, random weights")
+    add_output_dir(parser, "save the finetuned model here")
+    parser.add_argument(
+        "--push-to-hub", metavar="REPO_ID", help="push --output-dir to this Hub repo (HF_TOKEN)"
+    )
     add_protocol_arguments(parser)
+    add_underscore_aliases(parser)
     args = parser.parse_args(argv)
 
     from accelerate import PartialState

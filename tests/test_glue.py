@@ -150,18 +150,24 @@ def make_glue_dir(root: Path) -> Path:
 def test_glue_layout_loader_reads_every_task(tmp_path):
     root = make_glue_dir(tmp_path / "glue_data")
     cola = load_task("cola", data_dir=root)
-    assert cola["train"]["sentence1"] == ['He said "hi.', "Him went."]
+    assert cola["train"]["sentence"] == ['He said "hi.', "Him went."]
     assert cola["train"]["label"] == [1, 0]
-    assert cola["validation"]["label"] == [1, 0] and cola["validation"]["sentence1"][1] == "Left she the."
+    assert cola["validation"]["label"] == [1, 0] and cola["validation"]["sentence"][1] == "Left she the."
     assert cola["train"].features["label"].names == ["unacceptable", "acceptable"]
-    assert load_task("sst2", data_dir=root)["train"]["sentence1"] == ["a good film ", '" bad']
+    assert load_task("sst2", data_dir=root)["train"]["sentence"] == ["a good film ", '" bad']
     mrpc = load_task("mrpc", data_dir=root)
-    assert mrpc["train"].column_names == ["sentence1", "sentence2", "label"]
-    assert mrpc["train"][0] == {"sentence1": 'He said " yes', "sentence2": "He agreed .", "label": 1}
+    assert mrpc["train"].column_names == ["sentence1", "sentence2", "label", "idx"]
+    assert mrpc["train"][0] == {
+        "sentence1": 'He said " yes',
+        "sentence2": "He agreed .",
+        "label": 1,
+        "idx": 0,
+    }
     assert load_task("qqp", data_dir=root)["validation"][0] == {
-        "sentence1": "Why?",
-        "sentence2": "When?",
+        "question1": "Why?",
+        "question2": "When?",
         "label": 0,
+        "idx": 0,
     }
     sts = load_task("stsb", data_dir=root)
     assert sts["train"][0]["sentence2"] == "A guy." and sts["train"][0]["label"] == pytest.approx(4.75)
@@ -189,7 +195,7 @@ def test_synthetic_tasks_load_through_the_glue_layout(tmp_path):
     )
     write(tmp_path / "SYN-STS/dev.tsv", tsv(sts, (0, "syn", "syn", "syn", 0, "s", "s", "a b", "a b", "5")))
     cola = load_task("syn-cola", data_dir=tmp_path)
-    assert cola["train"]["label"] == [1, 0] and cola["validation"]["sentence1"] == ["the dogs runs"]
+    assert cola["train"]["label"] == [1, 0] and cola["validation"]["sentence"] == ["the dogs runs"]
     assert load_task("syn-sts", data_dir=tmp_path)["validation"]["label"] == [5.0]
     with pytest.raises(ValueError, match="not on the Hub"):
         load_task("syn-sst")
@@ -261,7 +267,7 @@ def fake_hub_glue(config):
     )
 
 
-def test_hub_loader_renames_columns(monkeypatch):
+def test_hub_loader_keeps_the_hubs_columns(monkeypatch):
     calls = []
 
     def load_dataset(path, name=None, **kwargs):
@@ -276,8 +282,8 @@ def test_hub_loader_renames_columns(monkeypatch):
         "validation_matched",
         "validation_mismatched",
     }  # test split (no labels) left out
-    assert mnli["train"].column_names == ["sentence1", "sentence2", "label"]
-    assert mnli["train"][0] == {"sentence1": "p0", "sentence2": "h", "label": 1}
+    assert mnli["train"].column_names == ["premise", "hypothesis", "label", "idx"]
+    assert mnli["train"][0] == {"premise": "p0", "hypothesis": "h", "label": 1, "idx": 0}
     with pytest.raises(GlueDataError, match="no split 'validation'.*train"):
         load_task("mnli", splits=["validation"])
     with pytest.raises(GlueDataError, match="lacks column.*question1"):
@@ -293,9 +299,9 @@ def test_own_task_from_csv_tsv_jsonl(tmp_path):
     write(tmp_path / "dev.jsonl", json.dumps({"text": "fine", "label": "pos"}) + "\n\n")
     spec = TaskSpec.custom("mine", "text")
     dsd = load_files(spec, {"train": tmp_path / "train.csv", "validation": tmp_path / "dev.tsv"})
-    assert dsd["train"]["sentence1"] == ["good, really", "bad", 'say "hi"']
+    assert dsd["train"]["text"] == ["good, really", "bad", 'say "hi"']
     assert dsd["train"].features["label"].names == ["neg", "pos"]  # sorted label set from train
-    assert dsd["train"]["label"] == [1, 0, 1] and dsd["validation"]["sentence1"] == ['" quoted']
+    assert dsd["train"]["label"] == [1, 0, 1] and dsd["validation"]["text"] == ['" quoted']
     assert glue.task_spec_of(dsd, spec).labels == ("neg", "pos")
     assert load_task(
         spec, data_files={"train": tmp_path / "train.csv", "validation": tmp_path / "dev.jsonl"}
@@ -415,3 +421,93 @@ def test_metric_module_is_package_data():
     lines = module.read_text(encoding="utf-8").splitlines()
     imports = [ln for ln in lines if ln.startswith(("import ", "from "))]
     assert imports and all("," not in ln for ln in imports)  # one import per line (evaluate parses them)
+
+
+# ------------------------------------------------------------------------------------- the Hub's column names
+
+# What nyu-mll/glue on the Hub calls each task's columns (run_glue's task_to_keys, plus label and idx).
+HUB_COLUMNS = {
+    "cola": ["sentence", "label", "idx"],
+    "sst2": ["sentence", "label", "idx"],
+    "mrpc": ["sentence1", "sentence2", "label", "idx"],
+    "qqp": ["question1", "question2", "label", "idx"],
+    "stsb": ["sentence1", "sentence2", "label", "idx"],
+    "mnli": ["premise", "hypothesis", "label", "idx"],
+    "qnli": ["question", "sentence", "label", "idx"],
+    "rte": ["sentence1", "sentence2", "label", "idx"],
+    "wnli": ["sentence1", "sentence2", "label", "idx"],
+}
+# run_glue.py's lookup, as users copy it into their own code.
+TASK_TO_KEYS = {
+    "cola": ("sentence", None),
+    "mnli": ("premise", "hypothesis"),
+    "mrpc": ("sentence1", "sentence2"),
+    "qnli": ("question", "sentence"),
+    "qqp": ("question1", "question2"),
+    "rte": ("sentence1", "sentence2"),
+    "sst2": ("sentence", None),
+    "stsb": ("sentence1", "sentence2"),
+    "wnli": ("sentence1", "sentence2"),
+}
+
+
+def test_every_glue_task_keeps_the_hubs_column_names(tmp_path):
+    root = make_glue_dir(tmp_path / "glue_data")
+    for name, columns in HUB_COLUMNS.items():
+        dsd = load_task(name, data_dir=root)
+        for split, ds in dsd.items():
+            assert ds.column_names == columns, (name, split)
+            assert ds["idx"] == list(range(ds.num_rows)), (name, split)
+        assert list(TASKS[name].input_columns) == columns[:-2], name
+    # Values land in the right column: MNLI's sentence1/sentence2 TSV columns are the premise/hypothesis.
+    mnli = load_task("mnli", data_dir=root)["train"][0]
+    assert (mnli["premise"], mnli["hypothesis"], mnli["label"], mnli["idx"]) == ("P1", "H1", 1, 0)
+    assert load_task("qnli", data_dir=root)["validation"][0]["question"] == "Q3?"
+
+
+def test_run_glue_style_preprocessing_works_unchanged(tmp_path):
+    """The preprocessing function of run_glue-style scripts, written for nyu-mll/glue, runs on textssl's data."""
+    from textssl.tokenization import load_tokenizer
+
+    tokenizer = load_tokenizer("wordpiece")
+    root = make_glue_dir(tmp_path / "glue_data")
+    for name, (key1, key2) in TASK_TO_KEYS.items():
+        raw = load_task(name, data_dir=root)
+
+        def preprocess(examples, key1=key1, key2=key2):
+            args = (examples[key1],) if key2 is None else (examples[key1], examples[key2])
+            return tokenizer(*args, truncation=True, max_length=32)
+
+        encoded = raw.map(preprocess, batched=True)
+        for ds in encoded.values():
+            assert {"input_ids", "label", "idx"} <= set(ds.column_names), name
+            assert all(len(ids) > 2 for ids in ds["input_ids"]), name
+
+
+def test_synthetic_and_hub_sources_use_the_same_names(tmp_path, monkeypatch):
+    from textssl.data.synthetic import write_tasks
+
+    write_tasks(tmp_path, seed=0, train_size=8, dev_size=4)
+    expect = {"syn-cola": "cola", "syn-sst": "sst2", "syn-mrpc": "mrpc", "syn-sts": "stsb"}
+    for name, like in expect.items():
+        dsd = load_task(name, data_dir=tmp_path)
+        assert dsd["train"].column_names == HUB_COLUMNS[like], name
+        assert dsd["train"].num_rows == 8 and dsd["validation"]["idx"] == [0, 1, 2, 3]
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda path, name=None, **kw: fake_hub_glue(name))
+    mnli = load_task("mnli")
+    assert mnli["train"].column_names == HUB_COLUMNS["mnli"]
+    assert mnli["train"][1] == {"premise": "p1", "hypothesis": "h", "label": 1, "idx": 1}
+
+
+def test_own_tasks_keep_their_own_column_names(tmp_path):
+    write(
+        tmp_path / "train.jsonl",
+        "".join(json.dumps({"q": f"q{i}", "a": "x", "y": i % 2}) + "\n" for i in range(3)),
+    )
+    spec = TaskSpec.custom("qa", ["q", "a"], label_column="y")
+    assert spec.input_columns == ("q", "a")
+    ds = load_files(spec, {"train": tmp_path / "train.jsonl"})["train"]
+    assert ds.column_names == ["q", "a", "label", "idx"] and ds["q"] == ["q0", "q1", "q2"]
+    with pytest.raises(ValueError, match="text column 'label'"):
+        TaskSpec.custom("bad", ["label"], label_column="y")

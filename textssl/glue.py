@@ -1,10 +1,14 @@
 """GLUE task registry, data loaders and metrics (Wang et al., 2019, "GLUE: A Multi-Task Benchmark").
 
 Every task -- the nine GLUE tasks, the synthetic ``syn-*`` tasks and a user's own CSV/TSV/JSONL task -- is a
-:class:`TaskSpec` and loads into the same shape: a ``datasets.DatasetDict`` with the columns ``sentence1``
-(plus ``sentence2`` for sentence-pair tasks) and ``label`` (a ``ClassLabel``, or ``float32`` for regression).
-Split names follow the Hub: ``train`` and ``validation`` (MNLI: ``validation_matched`` and
-``validation_mismatched``).
+:class:`TaskSpec` and loads into the shape of ``nyu-mll/glue`` on the Hub, whatever the source: a
+``datasets.DatasetDict`` with the task's own text column(s) under the Hub's names (:attr:`TaskSpec.input_columns`:
+``sentence`` for CoLA/SST-2, ``question1``/``question2`` for QQP, ``premise``/``hypothesis`` for MNLI,
+``question``/``sentence`` for QNLI, ``sentence1``/``sentence2`` for MRPC/STS-B/RTE/WNLI; a synthetic task uses
+its namesake's; an own task keeps its files' column names), then ``label`` (a ``ClassLabel``, or ``float32`` for
+regression) and ``idx`` (the row number in its split). Code written for the Hub's GLUE (``run_glue``-style
+``task_to_keys``) runs unchanged. Split names follow the Hub: ``train`` and ``validation`` (MNLI:
+``validation_matched`` and ``validation_mismatched``).
 
 Three sources:
 
@@ -107,6 +111,12 @@ class TaskSpec:
 
     @property
     def input_columns(self) -> tuple[str, ...]:
+        """The text columns of the loaded dataset, in order: the Hub's names for GLUE tasks (a synthetic task
+        takes its namesake's), the files' own names for an own task."""
+        if self.text_columns:
+            return self.text_columns
+        if self.layout in HUB_COLUMNS:
+            return HUB_COLUMNS[self.layout]
         return ("sentence1", "sentence2")[: self.num_texts]
 
     @classmethod
@@ -129,6 +139,14 @@ class TaskSpec:
         if isinstance(text_columns, str):
             text_columns = [c.strip() for c in text_columns.split(",") if c.strip()]
         text_columns = tuple(text_columns)
+        reserved = [c for c in text_columns if c in ("label", "idx")]
+        if reserved:
+            raise ConfigError(
+                f"task {name!r}: text column {reserved[0]!r} clashes with the loaded dataset's own "
+                f"'label'/'idx' column; rename that column in your files"
+            )
+        if len(set(text_columns)) != len(text_columns):
+            raise ConfigError(f"task {name!r}: text_columns={list(text_columns)} names a column twice")
         if not 1 <= len(text_columns) <= 2:
             raise ConfigError(
                 f"task {name!r}: text_columns={list(text_columns)} must name one or two columns "
@@ -195,8 +213,9 @@ LAYOUTS: dict[str, _Layout] = {
     "wnli": _Layout(text=("sentence1", "sentence2"), label="label"),
 }
 
-# Text columns of the nyu-mll/glue configurations on the Hub.
-_HUB_COLUMNS = {
+# Text columns of the nyu-mll/glue configurations on the Hub (each also has ``label`` and ``idx``). Every loader
+# returns these names, so code written for the Hub's GLUE (run_glue's ``task_to_keys``) works on its output.
+HUB_COLUMNS: dict[str, tuple[str, ...]] = {
     "cola": ("sentence",),
     "sst2": ("sentence",),
     "mrpc": ("sentence1", "sentence2"),
@@ -306,7 +325,7 @@ def load_task(
     data_files: Mapping[str, str | os.PathLike] | None = None,
     splits: Sequence[str] | None = None,
 ):
-    """Load a task as a ``DatasetDict`` with ``sentence1`` [``sentence2``] and ``label`` columns.
+    """Load a task as a ``DatasetDict`` with the Hub's columns: ``spec.input_columns``, ``label``, ``idx``.
 
     Sources, in order: ``data_files`` (own task files, a ``{"train": path, "validation": path}`` map),
     ``data_dir`` (a GLUE-layout directory: either the GLUE root holding ``CoLA/``, ``SST-2/`` ... or the task
@@ -332,11 +351,12 @@ def _features(spec: TaskSpec, labels: Sequence[str] | None = None):
     feats = {c: datasets.Value("string") for c in spec.input_columns}
     names = list(labels if labels is not None else spec.labels or [])
     feats["label"] = datasets.Value("float32") if spec.is_regression else datasets.ClassLabel(names=names)
+    feats["idx"] = datasets.Value("int32")
     return datasets.Features(feats)
 
 
 def load_hub(spec: TaskSpec, splits: Sequence[str]):
-    """Load ``nyu-mll/glue`` with the task's config from the Hub and rename to the common columns."""
+    """Load ``nyu-mll/glue`` with the task's config from the Hub, keeping its text, ``label`` and ``idx`` columns."""
     import datasets
 
     if spec.hub_config is None:
@@ -345,7 +365,7 @@ def load_hub(spec: TaskSpec, splits: Sequence[str]):
             "(synthetic tasks are written by textssl.data.synthetic.write_tasks)"
         )
     raw = datasets.load_dataset(HUB_DATASET, spec.hub_config)
-    columns = _HUB_COLUMNS[spec.hub_config]
+    columns = HUB_COLUMNS[spec.hub_config]
     out = {}
     for split in splits:
         if split not in raw:
@@ -360,8 +380,9 @@ def load_hub(spec: TaskSpec, splits: Sequence[str]):
                 f"task {spec.name!r}: split {split!r} of {HUB_DATASET}/{spec.hub_config} lacks column(s) "
                 f"{', '.join(missing)} (it has {', '.join(ds.column_names)})"
             )
-        ds = ds.select_columns([*columns, "label"])
-        ds = ds.rename_columns({src: dst for src, dst in zip(columns, spec.input_columns) if src != dst})
+        ds = ds.select_columns([c for c in (*columns, "label", "idx") if c in ds.column_names])
+        if "idx" not in ds.column_names:
+            ds = ds.add_column("idx", list(range(ds.num_rows)))
         out[split] = ds.cast(_features(spec))
     return datasets.DatasetDict(out)
 
@@ -461,6 +482,7 @@ def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[
         label_idx = _column_index(header, layout.label, path, spec.name)
         need = max(*text_idx, label_idx) + 1
         columns: dict[str, list] = {c: [] for c in (*spec.input_columns, "label")}
+        columns["idx"] = list(range(len(rows)))
         for line, row in rows:
             where = f"{path}:{line}"
             if len(row) < need:
@@ -548,6 +570,7 @@ def load_files(
     for split in splits:
         path, records = read[split]
         columns: dict[str, list] = {c: [] for c in (*spec.input_columns, "label")}
+        columns["idx"] = list(range(len(records)))
         for line, rec in records:
             where = f"{path}:{line}"
             for name, src in zip(spec.input_columns, spec.text_columns):

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from textssl.commands.flags import add_switch, add_underscore_aliases
 from textssl.errors import ConfigError, InputFileError
 from textssl.tokenization import TokenizerInfo, load_tokenizer
 
@@ -70,10 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="strategy argument, repeatable (e.g. rate=0.3, exact=true, rate='linear(0.3,0.15,1000)'); "
         "with several strategies prefix the name: text_infilling.rate=0.3",
     )
-    p.add_argument("--tokens", action="store_true", help="also print a token-by-token table")
+    add_switch(p, "--tokens", "also print a token-by-token table")
     p.add_argument(
         "text", metavar="TEXT_OR_FILE", help="the text itself, a path to a text file, or - for stdin"
     )
+    add_underscore_aliases(p)
     p.set_defaults(func=run_corrupt)
 
 

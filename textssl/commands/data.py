@@ -7,6 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
+from textssl.commands.flags import add_output_dir, add_switch, add_underscore_aliases
 from textssl.data.packing import PACK_MODES
 from textssl.data.readers import DEFAULT_MAX_LINE_CHARS, DOC_MODES, ENCODING_ERRORS
 from textssl.data.sentences import SPLITTERS
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--tokenizer", required=True, help="shipped name (wordpiece, bpe, unigram), directory or Hub id"
     )
     pr.add_argument("--max-length", type=int, required=True, help="tokens per block")
-    pr.add_argument("--output", required=True, help="output directory (written atomically)")
+    add_output_dir(pr, "output directory (written atomically)", required=True)
     pr.add_argument(
         "--mode", choices=PACK_MODES, default="concat", help="concat documents (default) or one per block"
     )
@@ -47,9 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--max-line-chars", type=int, default=DEFAULT_MAX_LINE_CHARS, help="cut longer lines")
     pr.add_argument("--splitter", choices=SPLITTERS, default="rule", help="sentence splitter")
     pr.add_argument("--num-proc", type=int, default=None, help="processes for tokenization")
-    pr.add_argument("--drop-last", action="store_true", help="drop the corpus tail instead of padding it")
+    add_switch(pr, "--drop-last", "drop the corpus tail instead of padding it")
     pr.add_argument("--cache-dir", default=None, help="datasets cache directory")
-    pr.add_argument("--overwrite", action="store_true", help="replace a non-empty --output directory")
+    add_switch(pr, "--overwrite", "replace a non-empty --output-dir directory")
     pr.add_argument("--debug", action="store_true", help="show tracebacks")
     pr.set_defaults(func=run_prepare)
 
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write corpus.txt (training documents), valid.txt (held-out documents) and the tasks "
         "SYN-CoLA, SYN-SST, SYN-MRPC, SYN-STS in the GLUE TSV layout.",
     )
-    sy.add_argument("--output", required=True, help="output directory")
+    add_output_dir(sy, "output directory", required=True)
     sy.add_argument("--docs", type=int, default=20_000, help="documents in corpus.txt")
     sy.add_argument(
         "--valid-docs",
@@ -71,9 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     sy.add_argument("--train-size", type=int, default=500, help="training examples per task")
     sy.add_argument("--dev-size", type=int, default=300, help="dev (and test) examples per task")
     sy.add_argument("--heldout", type=float, default=0.5, help="fraction of dev examples with held-out words")
-    sy.add_argument("--overwrite", action="store_true", help="replace a non-empty --output directory")
+    add_switch(sy, "--overwrite", "replace a non-empty --output-dir directory")
     sy.add_argument("--debug", action="store_true", help="show tracebacks")
     sy.set_defaults(func=run_synthetic)
+    add_underscore_aliases(p)
 
 
 def run_prepare(args: argparse.Namespace) -> int:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
+from textssl.commands.flags import add_output_dir, add_switch, add_underscore_aliases
 from textssl.errors import ConfigError
 from textssl.glue import TASKS, TaskSpec, get_task
 
@@ -34,9 +36,17 @@ def add_protocol_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--mixed-precision", choices=("no", "fp16", "bf16"), help="Accelerate mixed precision (no)"
     )
-    g.add_argument("--cpu", action="store_true", default=None, help="force the CPU even if a GPU is present")
+    add_switch(g, "--cpu", "force the CPU even if a GPU is present (default: off)", default=None)
     g.add_argument("--tokenizer", help="tokenizer to use instead of the checkpoint's own")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument(
+        "--report-to",
+        metavar="NAME",
+        help="tracker for the training curves under --output-dir/tb: auto (tensorboard when installed), none, "
+        "or a name such as tensorboard or wandb (auto)",
+    )
+    add_switch(
+        g, "--progress", "progress bars (when stderr is not a terminal: one line per 10%%)", default=True
+    )
     g.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors"
     )
@@ -63,9 +73,22 @@ def protocol_from_args(args: argparse.Namespace):
             "max_eval_samples",
             "mixed_precision",
             "cpu",
+            "report_to",
         )
     }
-    return config.replace(**flags), overrides, extra
+    output = getattr(args, "output", None)
+    if output and getattr(args, "report_to", None) != "none":
+        flags["logging_dir"] = str(Path(output) / "tb")
+    config = config.replace(**flags)
+    if config.logging_dir:  # a requested tracker that is missing fails here, before any work
+        from textssl.training.tracking import resolve_trackers
+
+        resolve_trackers(config.report_to, option="--report-to")
+    elif (config.report_to or "auto") not in ("auto", "none"):
+        raise ConfigError(
+            f"--report-to {config.report_to} needs --output-dir: the tracker logs to <output-dir>/tb"
+        )
+    return config, overrides, extra
 
 
 def add_task_arguments(p: argparse.ArgumentParser) -> None:
@@ -83,7 +106,7 @@ def add_task_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--labels", help="own task: comma-separated label set in id order (default: read from train)"
     )
-    g.add_argument("--regression", action="store_true", help="own task: the label is a real-valued score")
+    add_switch(g, "--regression", "own task: the label is a real-valued score")
     g.add_argument(
         "--metric",
         choices=("accuracy", "accuracy_f1", "matthews_correlation", "pearson_spearman"),
@@ -128,17 +151,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, help="checkpoint directory or Hub model id")
     add_task_arguments(p)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    add_switch(p, "--random-init", "same architecture, random weights (a baseline)")
+    add_output_dir(p, "save the finetuned model (selected epoch) and finetune_results.json here")
     p.add_argument(
-        "--random-init", action="store_true", help="same architecture, random weights (a baseline)"
-    )
-    p.add_argument(
-        "--output", help="save the finetuned model (selected epoch) and finetune_results.json here"
-    )
-    p.add_argument(
-        "--push-to-hub", metavar="REPO_ID", help="push --output to this Hub repo (token: HF_TOKEN)"
+        "--push-to-hub", metavar="REPO_ID", help="push --output-dir to this Hub repo (token: HF_TOKEN)"
     )
     add_protocol_arguments(p)
+    add_underscore_aliases(p)
     p.set_defaults(func=run)
 
 
@@ -147,7 +167,7 @@ def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
     from textssl.training.finetune import finetune
 
     if args.push_to_hub and not args.output:
-        raise ConfigError("--push-to-hub needs --output (the directory to push)")
+        raise ConfigError("--push-to-hub needs --output-dir (the directory to push)")
     spec, data_files = task_from_args(args)
     config, overrides, _ = protocol_from_args(args)
     config = config.replace(**overrides.get(spec.name, {}))
@@ -161,12 +181,12 @@ def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
         data_files=data_files,
         config=config,
         tokenizer=args.tokenizer,
-        show_progress=not args.no_progress,
+        show_progress=args.progress,
     )
 
 
 def push_finetuned(args: argparse.Namespace, result: dict[str, Any]) -> str:
-    """Push ``--output`` to ``--push-to-hub``, first writing a model card if the folder has none."""
+    """Push ``--output-dir`` to ``--push-to-hub``, first writing a model card if the folder has none."""
     from pathlib import Path
 
     from textssl.hub import push_to_hub, write_model_card

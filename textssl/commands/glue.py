@@ -1,7 +1,7 @@
 """``textssl glue``: finetune a checkpoint on several tasks x seeds (optionally vs random init) and report.
 
 Writes ``results.json``, ``results.md`` (median over seeds, min-max spread, pretrained vs random-init columns)
-and ``results.png`` into ``--output``.
+and ``results.png`` into ``--output-dir``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from textssl.commands.finetune import add_protocol_arguments, protocol_from_args
+from textssl.commands.flags import add_output_dir, add_underscore_aliases
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--baseline", choices=("random-init",), help="also finetune the same architecture from random init"
     )
-    p.add_argument("--output", required=True, help="directory for results.json, results.md and results.png")
+    add_output_dir(p, "directory for results.json, results.md, results.png (and tb/)", required=True)
     add_protocol_arguments(p)
+    add_underscore_aliases(p)
     p.set_defaults(func=run)
 
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         task_overrides=overrides,
         tokenizer=args.tokenizer,
-        show_progress=not args.no_progress,
+        show_progress=args.progress,
     )
     out = Path(args.output)
     print((out / "results.md").read_text(encoding="utf-8"))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from textssl.commands.flags import add_switch, add_underscore_aliases
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("push", help="push a checkpoint directory to the Hugging Face Hub")
@@ -15,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "folder", help="checkpoint directory (config.json, model.safetensors, tokenizer, README.md)"
     )
     p.add_argument("--repo-id", required=True, help="user-or-org/name")
-    p.add_argument("--private", action="store_true", help="create the repository as private")
+    add_switch(p, "--private", "create the repository as private")
     p.add_argument("--commit-message", default="Upload model trained with textssl")
     p.add_argument(
         "--glue-results",
@@ -25,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors"
     )
+    add_underscore_aliases(p)
     p.set_defaults(func=run)
 
 

@@ -1,7 +1,7 @@
 """``textssl quickstart``: the whole product in a few minutes on a laptop CPU, offline.
 
 Pretrain a tiny ModernBERT with MLM on the embedded synthetic corpus, then finetune it and a random-init twin on
-the synthetic GLUE-style tasks, and print the comparison table. Everything it writes goes to ``--output``.
+the synthetic GLUE-style tasks, and print the comparison table. Everything it writes goes to ``--output-dir``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
+from textssl.commands.flags import add_output_dir, add_underscore_aliases
 from textssl.errors import ConfigError
 from textssl.glue import SYNTHETIC_TASKS
 
@@ -56,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="pretrain a tiny model on the synthetic corpus, finetune it vs random init, print the table",
         description=__doc__,
     )
-    p.add_argument("--output", default="runs/quickstart", help="directory for everything the run writes")
+    add_output_dir(p, "directory for everything the run writes (runs/quickstart)", default="runs/quickstart")
     p.add_argument(
         "--steps", type=int, default=PRETRAIN_STEPS, help="pretraining steps (about 2 minutes on 2 CPU cores)"
     )
@@ -71,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--documents", type=int, default=SYNTHETIC_DOCS, help="size of the generated pretraining corpus"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the corpus, tasks and pretraining (0)")
+    add_underscore_aliases(p)
     p.set_defaults(func=run)
 
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from textssl.commands.flags import add_output_dir, add_underscore_aliases
 from textssl.errors import ConfigError, InputFileError
 from textssl.tokenization import TOKENIZER_KINDS, train_tokenizer
 
@@ -16,11 +17,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     tsub = p.add_subparsers(dest="tokenizer_command", metavar="ACTION", required=True)
     t = tsub.add_parser("train", help="train a tokenizer on text files or directories of .txt files")
     t.add_argument("--input", nargs="+", required=True, help="text files or directories (searched for *.txt)")
-    t.add_argument("--kind", choices=TOKENIZER_KINDS, required=True)
-    t.add_argument("--vocab-size", type=int, default=16384)
-    t.add_argument("--output", required=True, help="output directory")
-    t.add_argument("--max-length", type=int, default=512, help="model_max_length saved with the tokenizer")
+    t.add_argument("--kind", choices=TOKENIZER_KINDS, required=True, help="tokenizer model")
+    t.add_argument("--vocab-size", type=int, default=16384, help="vocabulary size (16384)")
+    add_output_dir(t, "directory to save the tokenizer in", required=True)
+    t.add_argument(
+        "--max-length", type=int, default=512, help="model_max_length saved with the tokenizer (512)"
+    )
     t.set_defaults(func=run_train)
+    add_underscore_aliases(p)
 
 
 def iter_text_files(paths: list[str]) -> Iterator[str]:

@@ -140,22 +140,122 @@ def _parse_mapping(text: str) -> dict[str, Any]:
     return out
 
 
+# Help text of each option, shown by ``textssl pretrain --help`` next to the option's default (the field's default
+# above). A field without an entry here still gets a flag; tests/test_cli.py asserts that every field has one.
+FIELD_HELP: dict[str, str] = {
+    "objective": "pretraining objective: {objectives}",
+    "arch": "model architecture: {archs}",
+    "size": "model size: {sizes} (tiny = L2/H128 ... base = L12/H768)",
+    "model_overrides": "transformers config fields to override, e.g. num_hidden_layers=3,hidden_dropout_prob=0",
+    "objective_args": "objective options, e.g. generator_fraction=0.25,disc_weight=50 for electra",
+    "strategy": "corruption strategy; none = the objective's own (e.g. token_masking for mlm)",
+    "strategy_args": "strategy options, e.g. rate=0.2",
+    "tokenizer": "shipped tokenizer (wordpiece, bpe, unigram), a tokenizer directory or a Hub id",
+    "data": "training corpus: a file, directory, .jsonl/.csv/.parquet, Hub dataset id, prepared directory, "
+    "or synthetic[:DOCS[:SEED]]",
+    "data_args": "reading/packing options for textssl.data.get_blocks, e.g. streaming=true,text_column=body",
+    "eval_data": "held-out corpus; none = hold out eval_fraction of the training blocks",
+    "eval_fraction": "fraction of the training blocks held out when no eval_data is given",
+    "max_length": "tokens per block",
+    "pack_mode": "concat (pack documents into full blocks) or document (one document per block, padded)",
+    "num_workers": "DataLoader worker processes that run the corruption",
+    "batch_size": "blocks per batch, per process",
+    "grad_accum": "gradient accumulation steps per optimizer step",
+    "lr": "peak learning rate",
+    "weight_decay": "AdamW weight decay (not applied to biases and norms)",
+    "adam_beta1": "AdamW beta1",
+    "adam_beta2": "AdamW beta2",
+    "adam_eps": "AdamW epsilon",
+    "max_grad_norm": "clip gradients to this global norm (0: no clipping)",
+    "schedule": "learning-rate schedule: {schedules}",
+    "warmup": "warmup, as a fraction of the run",
+    "decay": "wsd schedule: fraction of the run spent decaying",
+    "max_steps": "optimizer steps to train",
+    "budget_minutes": "also stop after this wall-clock time; the schedule then follows the time",
+    "mixed_precision": "Accelerate mixed precision: {precisions}",
+    "seed": "random seed (model init, data order, corruption)",
+    "output_dir": "run directory: model/, checkpoints/, log.jsonl, loss.png, tb/",
+    "log_every": "log the training loss every N steps",
+    "eval_every": "evaluate on held-out data every N steps",
+    "eval_batches": "held-out batches per evaluation",
+    "save_every": "save a checkpoint every N steps",
+    "keep_checkpoints": "keep the newest N checkpoints",
+    "resume": "continue a run: latest, or a checkpoint directory",
+    "stop_at_step": "exit cleanly after this step (resume later with --resume latest)",
+    "max_nan_skips": "stop with an error after this many NaN/Inf losses in a row",
+    "report_to": "tracker: auto (tensorboard when installed), none, or a name such as tensorboard or wandb "
+    "(log.jsonl is always written)",
+    "progress": "show a progress bar (when stderr is not a terminal: one line per 10%)",
+    "push_to_hub": "Hub repo id to push the final model to",
+    "overwrite": "replace an existing run in output_dir",
+}
+
+
+_METAVARS = {"report_to": "NAME", "push_to_hub": "REPO_ID", "resume": "CHECKPOINT", "eval_data": "DATA"}
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    """The field's default as the help text shows it."""
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        value = f.default_factory()  # type: ignore[misc]
+    else:
+        return "required"
+    if value is None or value == {}:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _help_choices() -> dict[str, str]:
+    from textssl.models import ARCHITECTURES, SIZES
+    from textssl.objectives import OBJECTIVES
+
+    return {
+        "objectives": ", ".join(OBJECTIVES),
+        "archs": ", ".join(ARCHITECTURES),
+        "sizes": ", ".join(SIZES),
+        "schedules": ", ".join(SCHEDULES),
+        "precisions": ", ".join(MIXED_PRECISION),
+    }
+
+
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config`` and one ``--flag`` per PretrainConfig field (default: keep the YAML's value)."""
-    parser.add_argument("--config", help="YAML config file (see recipes/configs/)")
+    """Add ``--config`` and one ``--flag`` per PretrainConfig field, with help text and the field's default.
+
+    The argparse default is ``None`` (a flag left out keeps the YAML's value); the help shows the dataclass
+    default. Booleans are ``--flag/--no-flag``. Dict fields take ``k=v,...`` or JSON. ``--output`` is a
+    hidden alias of ``--output-dir`` (the name the other commands used).
+    """
+    from textssl.commands.flags import OUTPUT_DIR_ALIASES, Switch, add_hidden_aliases
+
+    parser.add_argument(
+        "--config", metavar="YAML", help="YAML config file (see recipes/configs/); flags override it"
+    )
     hints = get_type_hints(PretrainConfig)
+    choices = _help_choices()
+    group = parser.add_argument_group("options (each is also a key of the --config YAML)")
     for f in dataclasses.fields(PretrainConfig):
         flag = "--" + f.name.replace("_", "-")
         hint = hints[f.name]
+        text = FIELD_HELP.get(f.name, f.name.replace("_", " ")).format(**choices)
+        help_text = f"{text} (default: {_default_text(f)})".replace("%", "%%")  # argparse formats help with %
         if hint is bool:
-            parser.add_argument(
-                flag, dest=f.name, type=lambda s: s.lower() in ("1", "true", "yes"), default=None
-            )
+            action = group.add_argument(flag, dest=f.name, action=Switch, default=None, help=help_text)
         elif "dict" in str(hint):
-            parser.add_argument(flag, dest=f.name, type=_parse_mapping, default=None, metavar="K=V,...")
+            action = group.add_argument(
+                flag, dest=f.name, type=_parse_mapping, default=None, metavar="K=V,...", help=help_text
+            )
         else:
             kind = int if hint in (int, int | None) else float if hint in (float, float | None) else str
-            parser.add_argument(flag, dest=f.name, type=kind, default=None)
+            metavar = _METAVARS.get(f.name) or {int: "N", float: "X"}.get(kind, f.name.split("_")[-1].upper())
+            action = group.add_argument(
+                flag, dest=f.name, type=kind, default=None, metavar=metavar, help=help_text
+            )
+        if f.name == "output_dir":
+            add_hidden_aliases(parser, action, OUTPUT_DIR_ALIASES)
 
 
 def config_from_args(args: argparse.Namespace) -> PretrainConfig:

@@ -79,6 +79,10 @@ class FinetuneConfig:
     max_eval_samples: int | None = None
     mixed_precision: str = "no"
     cpu: bool = False
+    # Tracking, not protocol: Accelerate tracker(s) ("auto": tensorboard when installed) logging under logging_dir
+    # (the CLI sets <output-dir>/tb; without a logging_dir, "auto" logs nowhere).
+    report_to: str = "auto"
+    logging_dir: str | None = None
 
     def __post_init__(self) -> None:
         # Coerce YAML/CLI values (PyYAML reads "1e-4" as a string and `no` as False) and check ranges.
@@ -345,22 +349,43 @@ def train_and_evaluate(
     seed: int = 0,
     show_progress: bool = True,
     keep_best_state: bool = False,
+    run_name: str | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` on ``tokenized["train"]``; evaluate every epoch on the task's dev split(s).
 
     Returns per-epoch history, the selected epoch's metrics (``metrics``, ``score`` = main metric on the
     first dev split) and the last epoch's; with ``keep_best_state`` also ``state_dict`` of the selected epoch.
+    With ``config.logging_dir`` the curves also go to the ``config.report_to`` tracker(s), as run ``run_name``.
     """
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
     from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
 
     from textssl.glue import compute_metrics
+    from textssl.training.progress import progress_bar
+    from textssl.training.tracking import resolve_trackers
 
-    accelerator = Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
+    trackers = None
+    if config.logging_dir:  # report_to "auto" needs somewhere to log; the CLI sets <output-dir>/tb
+        trackers = resolve_trackers(config.report_to)
+    elif (config.report_to or "auto") not in ("auto", "none"):
+        raise ConfigError(
+            f"finetune option report_to={config.report_to!r} needs a directory to log to: pass --output-dir "
+            "(or set FinetuneConfig.logging_dir)"
+        )
+    accelerator = Accelerator(
+        mixed_precision=config.mixed_precision,
+        cpu=config.cpu,
+        log_with=trackers,
+        project_dir=config.logging_dir,
+    )
+    if trackers:
+        tracker_config = {
+            k: v for k, v in dataclasses.asdict(config).items() if isinstance(v, int | float | str)
+        }
+        accelerator.init_trackers(run_name or f"{spec.name}-seed{seed}", config=tracker_config)
     set_seed(seed)
     collate = DataCollatorWithPadding(tokenizer)
     train = _subsample(tokenized["train"], config.max_train_samples)
@@ -410,12 +435,13 @@ def train_and_evaluate(
     history: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
     best_state = None
-    bar = tqdm(
+    bar = progress_bar(  # a line per 10% when stderr is not a terminal
         total=total_steps,
         desc=f"{spec.name} seed {seed}",
         disable=not (show_progress and accelerator.is_local_main_process),
     )
     start = time.perf_counter()
+    global_step = 0
     model.train()
     for epoch in range(1, config.epochs + 1):
         losses = []
@@ -428,6 +454,11 @@ def train_and_evaluate(
             scheduler.step()
             optimizer.zero_grad()
             losses.append(loss.item())
+            global_step += 1
+            if trackers:
+                accelerator.log(
+                    {"train/loss": losses[-1], "train/lr": scheduler.get_last_lr()[0]}, step=global_step
+                )
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{losses[-1]:.3f}")
         metrics = evaluate()
@@ -437,6 +468,11 @@ def train_and_evaluate(
             "metrics": metrics,
         }
         history.append(entry)
+        if trackers:
+            accelerator.log(
+                {"train/epoch_loss": entry["train_loss"], **{f"eval/{k}": v for k, v in metrics.items()}},
+                step=global_step,
+            )
         scores = " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
         line = f"{spec.name} seed {seed} epoch {epoch}: loss {entry['train_loss']:.4f} {scores}"
         if show_progress and accelerator.is_local_main_process:
@@ -455,6 +491,8 @@ def train_and_evaluate(
                     for k, v in accelerator.unwrap_model(model).state_dict().items()
                 }
     bar.close()
+    if trackers:
+        accelerator.end_training()
     seconds = time.perf_counter() - start
     result = {
         "score": best["metrics"][spec.main_metric],
@@ -504,7 +542,9 @@ def _prepare(
     check_vocab(model_config, tok, str(model_name_or_path))
     max_length = usable_max_length(model_config, config.max_length)
     keep_types = (getattr(model_config, "type_vocab_size", 0) or 0) > 1
-    with _quiet_datasets(not show_progress):
+    from textssl.training.progress import is_terminal
+
+    with _quiet_datasets(not show_progress or not is_terminal()):  # datasets bars flood a log file
         tokenized = tokenize_task(dataset, spec, tok, max_length, keep_types)
     return spec, dataset, tok, tokenized
 
@@ -571,6 +611,7 @@ def _run_one(model_path, spec, tok, tokenized, config, seed, random_init, output
         seed=seed,
         show_progress=show_progress,
         keep_best_state=output_dir is not None,
+        run_name=f"{spec.name}-{RANDOM_INIT if random_init else PRETRAINED}-seed{seed}",
     )
     state, trained = result.pop("state_dict", None), result.pop("model", None)
     result = {

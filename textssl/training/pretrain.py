@@ -182,16 +182,10 @@ def make_accelerator(cfg: PretrainConfig):
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration
 
-    trackers = None
-    if cfg.report_to == "auto":
-        try:
-            import tensorboard  # noqa: F401
+    from textssl.training.tracking import resolve_trackers
 
-            trackers = ["tensorboard"]
-        except ImportError:
-            trackers = None
-    elif cfg.report_to != "none":
-        trackers = [cfg.report_to]
+    # auto: tensorboard when installed (the `tracking` extra); a named tracker that is missing is a ConfigError.
+    trackers = resolve_trackers(cfg.report_to)
     return Accelerator(
         mixed_precision=cfg.mixed_precision,
         gradient_accumulation_steps=cfg.grad_accum,
@@ -246,7 +240,8 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     import transformers
     from accelerate import skip_first_batches
     from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
+
+    from textssl.training.progress import progress_bar
 
     cfg.validate()
     transformers.utils.logging.set_verbosity_error()  # no per-save shard bars or tied-weight notices
@@ -334,7 +329,7 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     budget_s = cfg.budget_minutes * 60 if cfg.budget_minutes else None
     total = cfg.max_steps
     # The bar counts steps, or seconds in time-budget mode (so its ETA is the budget's end).
-    bar = tqdm(
+    bar = progress_bar(  # a line per 10% when stderr is not a terminal
         total=int(budget_s) if budget_s else total,
         initial=int(state.elapsed) if budget_s else state.step,
         disable=not (cfg.progress and accelerator.is_local_main_process),
