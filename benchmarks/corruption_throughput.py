@@ -7,14 +7,15 @@ process on the same blocks. The timed call is the whole collate call (list -> te
     .venv/bin/python benchmarks/corruption_throughput.py            # 64x128 and 64x512, all strategies
     .venv/bin/python benchmarks/corruption_throughput.py --quick    # smoke run
 
-Text: ``/work/shared/data/corpus/wikitext-2-v1-tokens/wiki.valid.tokens`` when present (override with
-``--text``), else a synthetic corpus. Sentence ids split on '.' tokens; documents are wikitext articles.
+Text: ``shared/data/corpus/wikitext-2-v1-tokens/wiki.valid.tokens`` of the project's shared folder (next to
+the checkout, or inside it) when present (override with ``--text``), else textssl's synthetic corpus. Blocks are
+made by ``textssl.data.blocks_from_texts``, as for training: documents are wikitext articles, sentence ids come
+from the pipeline's sentence splitter.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import time
 import warnings
 from collections.abc import Callable
@@ -26,7 +27,9 @@ import torch
 from textssl.collator import Collator
 from textssl.tokenization import TokenizerError, TokenizerInfo, load_tokenizer
 
-DEFAULT_TEXT = Path("/work/shared/data/corpus/wikitext-2-v1-tokens/wiki.valid.tokens")
+REPO = Path(__file__).resolve().parents[1]
+SHARED = next((p for p in (REPO / "shared", REPO.parent / "shared") if p.is_dir()), REPO.parent / "shared")
+DEFAULT_TEXT = SHARED / "data/corpus/wikitext-2-v1-tokens/wiki.valid.tokens"
 BATCH = 64
 
 # Targets from the project brief: minimum speed-up over the named reference.
@@ -34,83 +37,37 @@ TARGETS = {"token_masking": ("hf_plain", 5.0), "whole_word_masking": ("hf_wwm", 
 DEFAULT_TARGET = ("hf_plain", 3.0)
 
 
-def read_documents(path: Path | None, min_docs: int = 50) -> tuple[list[str], str]:
-    """Wikitext articles (split at top-level ``= Title =`` headings), or synthetic documents."""
+def load_texts(path: Path | None) -> tuple[list[str], str]:
+    """Documents of ``path`` read by ``textssl.data.load_documents`` (wikitext articles for ``*.tokens``), or
+    textssl's synthetic corpus when the file is absent."""
+    from textssl.data import generate_corpus, load_documents
+
     if path is not None and path.is_file():
-        docs: list[list[str]] = [[]]
-        for line in path.read_text(encoding="utf-8").splitlines():
-            s = line.strip()
-            if not s:
-                continue
-            if s.startswith("= ") and not s.startswith("= =") and docs[-1]:
-                docs.append([])
-            docs[-1].append(s)
-        out = [" ".join(d) for d in docs if d]
-        if len(out) >= 1:
-            return out, str(path)
-    rng = random.Random(0)
-    words = (
-        "the a of to and in that is was for on with as by at from his her it this an are were which be "
-        "language model pretraining token sentence document corpus training objective mask span word "
-        "river mountain city history music science village station season team game player record"
-    ).split()
-    out = []
-    for _ in range(max(min_docs, 200)):
-        sents = []
-        for _ in range(rng.randint(5, 30)):
-            n = rng.randint(5, 25)
-            sents.append(" ".join(rng.choice(words) for _ in range(n)).capitalize() + ".")
-        out.append(" ".join(sents))
-    return out, "synthetic"
+        return list(load_documents(path)["text"]), str(path)
+    print(f"note: {path} not found (pass --text FILE); using textssl's synthetic corpus")
+    return generate_corpus(400, seed=0), "synthetic"
 
 
-def pack(tokenizer, docs: list[str], length: int, n_rows: int) -> list[dict]:
-    """Tokenize documents with the tokenizer's template and pack them into ``n_rows`` blocks of ``length``.
+def make_blocks(tokenizer, docs: list[str], length: int, n_rows: int) -> list[dict]:
+    """``n_rows`` blocks of ``length`` tokens from ``textssl.data.blocks_from_texts`` (the training pipeline),
+    repeated when the text is short.
 
-    Each feature has ``input_ids``, ``document_ids``, ``sentence_ids`` (lists of ints, block-local ids) and
-    ``offset_mapping`` (for Hugging Face's whole-word masking, which needs offsets in transformers 5).
+    Each feature also has ``offset_mapping`` for Hugging Face's whole-word masking (which needs offsets in
+    transformers 5): pseudo character offsets with a gap before every token that starts a word in the
+    tokenizer's word-start table, so that HF masks the same words as textssl's ``WholeWordMasking``.
     """
-    need = length * n_rows
-    ids: list[int] = []
-    doc: list[int] = []
-    offs: list[tuple[int, int]] = []
-    i = 0
-    while len(ids) < need:
-        enc = tokenizer(docs[i % len(docs)], return_offsets_mapping=True, verbose=False)
-        ids += enc["input_ids"]
-        offs += [tuple(o) for o in enc["offset_mapping"]]
-        doc += [i] * len(enc["input_ids"])
-        i += 1
-    arr = np.asarray(ids[:need], dtype=np.int64)
-    doc_arr = np.asarray(doc[:need], dtype=np.int64)
-    info = TokenizerInfo.from_tokenizer(tokenizer)
-    special = info.special.numpy()[arr]
-    period = tokenizer.convert_tokens_to_ids(".")
-    # A sentence starts at a non-special token that follows a '.' or opens a new document.
-    prev_period = np.zeros(need, dtype=bool)
-    prev_doc = np.full(need, -1, dtype=np.int64)
-    ns_pos = np.nonzero(~special)[0]
-    prev_period[ns_pos[1:]] = arr[ns_pos[:-1]] == period
-    prev_doc[ns_pos[1:]] = doc_arr[ns_pos[:-1]]
-    starts = ~special & (prev_period | (prev_doc != doc_arr))
-    sent = np.cumsum(starts) - 1
-    sent = np.where(special, -1, sent)
-    feats = []
-    for r in range(n_rows):
-        sl = slice(r * length, (r + 1) * length)
-        d = doc_arr[sl] - doc_arr[sl][0]
-        s = sent[sl]
-        valid = s >= 0
-        if valid.any():
-            s = np.where(valid, s - s[valid].min(), -1)
-        feats.append(
-            {
-                "input_ids": arr[sl].tolist(),
-                "document_ids": d.tolist(),
-                "sentence_ids": s.tolist(),
-                "offset_mapping": offs[sl],
-            }
-        )
+    from textssl.data import blocks_from_texts
+
+    blocks = blocks_from_texts(tokenizer, docs, length, drop_last=True)
+    if not blocks:
+        raise SystemExit(f"the text has fewer than {length} tokens; pass a longer --text")
+    feats = [dict(blocks[i % len(blocks)]) for i in range(n_rows)]
+    word_start = TokenizerInfo.from_tokenizer(tokenizer).word_start.numpy()
+    ids = np.asarray([f["input_ids"] for f in feats], dtype=np.int64)
+    starts = np.arange(length)[None, :] + np.cumsum(word_start[ids], axis=1)
+    offsets = np.stack([starts, starts + 1], axis=-1).tolist()
+    for f, off in zip(feats, offsets):
+        f["offset_mapping"] = [tuple(o) for o in off]
     return feats
 
 
@@ -150,28 +107,15 @@ def hf_collators(tokenizer) -> dict[str, tuple[Callable, str]]:
 
 
 def strategy_registry() -> dict[str, type]:
-    try:
-        from textssl.corruption import STRATEGIES
+    from textssl.corruption import STRATEGIES
 
-        return dict(STRATEGIES)
-    except ImportError:  # registry not installed yet: benchmark the strategies that exist
-        from textssl.corruption.causal import CausalLM
-        from textssl.corruption.masking import SpanMasking, TokenMasking, WholeWordMasking
-        from textssl.corruption.replacement import WordReplacement
-
-        return {
-            "token_masking": TokenMasking,
-            "whole_word_masking": WholeWordMasking,
-            "span_masking": SpanMasking,
-            "word_replacement": WordReplacement,
-            "causal_lm": CausalLM,
-        }
+    return dict(STRATEGIES)
 
 
 def run(length: int, n_batches: int, repeats: int, docs: list[str], only: list[str] | None) -> list[dict]:
     tokenizers = {"wordpiece": load_tokenizer("wordpiece")}
     infos = {"wordpiece": TokenizerInfo.from_tokenizer(tokenizers["wordpiece"])}
-    feats = {"wordpiece": pack(tokenizers["wordpiece"], docs, length, BATCH * n_batches)}
+    feats = {"wordpiece": make_blocks(tokenizers["wordpiece"], docs, length, BATCH * n_batches)}
 
     def batches_for(kind: str, keys: str | None = None) -> list[list[dict]]:
         rows = feats[kind]
@@ -206,10 +150,20 @@ def run(length: int, n_batches: int, repeats: int, docs: list[str], only: list[s
             if kind not in tokenizers:
                 tokenizers[kind] = load_tokenizer(kind)
                 infos[kind] = TokenizerInfo.from_tokenizer(tokenizers[kind])
-                feats[kind] = pack(tokenizers[kind], docs, length, BATCH * n_batches)
+                feats[kind] = make_blocks(tokenizers[kind], docs, length, BATCH * n_batches)
         ref_name, target = TARGETS.get(name, DEFAULT_TARGET)
         rows.append({"name": name, "tokenizer": kind, "ref": ref_name, "target": target})
         entries.append((Collator(infos[kind], strategy, seed=0), batches_for(kind)))
+
+    # Corpus-wide ids (sentence and document numbers near 5,000,000, as a corpus-level numbering gives): ids are
+    # labels, not sizes, so this row must run at the block-local row's speed (before the fix it took 21 GB).
+    for name in ("sentence_permutation",):
+        if (only and name not in only) or name not in strategy_registry():
+            continue
+        big = [[_corpus_wide(r, 5_000_000) for r in batch] for batch in batches_for("wordpiece")]
+        rows.append({"name": f"{name} (corpus-wide ids)", "tokenizer": "wordpiece", "ref": "hf_plain",
+                     "target": DEFAULT_TARGET[1]})  # fmt: skip
+        entries.append((Collator(infos["wordpiece"], strategy_registry()[name](), seed=0), big))
 
     for row, secs in zip(rows, time_all(entries, repeats)):
         row["tok_s"] = n_tokens / secs
@@ -218,6 +172,18 @@ def run(length: int, n_batches: int, repeats: int, docs: list[str], only: list[s
         if row["ref"] is not None:
             row["ratio"] = row["tok_s"] / ref[row["ref"]]
     return rows
+
+
+def _corpus_wide(row: dict, base: int) -> dict:
+    """A block whose sentence/document ids are corpus-wide numbers near ``base`` (order kept, gaps between)."""
+    sid = np.asarray(row["sentence_ids"], dtype=np.int64)
+    doc = np.asarray(row["document_ids"], dtype=np.int64)
+    offset = base + 1000 * (int(doc[0]) + 1)
+    return {
+        "input_ids": row["input_ids"],
+        "sentence_ids": np.where(sid >= 0, offset + 3 * sid, -1).tolist(),
+        "document_ids": (base + 17 * doc).tolist(),
+    }
 
 
 def _default_instance(name: str, cls: type):
@@ -255,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         args.lengths, args.batches, args.repeats = [128], 2, 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)  # the HF reference draws from the global generator
-    docs, source = read_documents(args.text)
+    docs, source = load_texts(args.text)
     print(f"text: {source} ({len(docs)} documents); torch threads: {args.threads}; torch {torch.__version__}")
     import transformers
 

@@ -1,7 +1,7 @@
 """Data preparation throughput: ``textssl.data.prepare_dataset`` vs the Hugging Face ``run_mlm`` recipe.
 
-Both pipelines read the same few MB of ``/work/shared/data/corpus`` (plain text) in the same process, each with
-a fresh ``datasets`` cache:
+Both pipelines read the same few MB of ``shared/data/corpus`` (plain text; the project's shared folder next to
+the checkout, or inside it; override with ``--corpus``) in the same process, each with a fresh ``datasets`` cache:
 
 * **textssl**: read documents -> sentence split -> one fast-tokenizer call per batch -> template per document
   -> concat packing that carries each batch's remainder over (``prepare_dataset``), plus a second, cached run;
@@ -33,7 +33,9 @@ import time
 from itertools import chain
 from pathlib import Path
 
-DEFAULT_CORPUS = Path("/work/shared/data/corpus")
+REPO = Path(__file__).resolve().parents[1]
+SHARED = next((p for p in (REPO / "shared", REPO.parent / "shared") if p.is_dir()), REPO.parent / "shared")
+DEFAULT_CORPUS = SHARED / "data/corpus"
 SUBDIRS = ("standard_ebooks", "nltk")
 
 
@@ -182,7 +184,7 @@ def main() -> int:
         memory_child(args.memory_child, args.tokenizer, args.max_length)
         return 0
     if not args.corpus.is_dir():
-        print(f"skipping: corpus directory {args.corpus} not found (pass --corpus)")
+        print(f"skipping: corpus directory {args.corpus} not found (pass --corpus DIR with .txt files)")
         return 0
 
     import datasets

@@ -1,4 +1,4 @@
-"""Shared test helpers: random toy documents, tiny tokenizers, and packing into textssl.data-style blocks.
+"""Shared test helpers: random toy documents, tiny tokenizers, and blocks made by textssl.data's own packer.
 
 Imported by the tests as ``from blocks_helpers import ...`` (pytest's default import mode puts ``tests/`` on
 ``sys.path``).
@@ -38,37 +38,32 @@ def train_tokenizers(root: Path, words: list[str] = WORDS) -> dict:
 
 
 def pack_blocks(tok, docs: list[list[str]], block_len: int) -> list[dict]:
-    """Blocks as textssl.data makes them: template per document, block-local sentence/document ids."""
-    with_sp, plain = tok("x")["input_ids"], tok("x", add_special_tokens=False)["input_ids"]
-    k = next(i for i in range(len(with_sp)) if with_sp[i : i + len(plain)] == plain)
-    pre, suf = with_sp[:k], with_sp[k + len(plain) :]
-    ids, sids, dids, s = [], [], [], 0
-    for d, doc in enumerate(docs):
-        ids += pre
-        sids += [-1] * len(pre)
-        dids += [d] * len(pre)
-        for sent in doc:
-            piece = tok(sent, add_special_tokens=False)["input_ids"]
-            ids += piece
-            sids += [s] * len(piece)
-            dids += [d] * len(piece)
-            s += 1
-        ids += suf
-        sids += [-1] * len(suf)
-        dids += [d] * len(suf)
-    return split_blocks(ids, sids, dids, block_len)
+    """Blocks as training makes them (``textssl.data.blocks_from_texts``): one document per list, one sentence
+    per line (``splitter="line"``), so the sentence ids follow ``make_docs``' sentences exactly. The last
+    partial block is cut short instead of padded (the Collator pads it, with attention_mask 0)."""
+    from textssl.data import blocks_from_texts
+
+    texts = ["\n".join(doc) for doc in docs]
+    return blocks_from_texts(tok, texts, block_len, splitter="line", trim_padding=True)
 
 
 def split_blocks(ids: list[int], sids: list[int], dids: list[int], block_len: int) -> list[dict]:
-    feats = []
-    for i in range(0, len(ids), block_len):
-        bi, bs, bd = ids[i : i + block_len], sids[i : i + block_len], dids[i : i + block_len]
-        first = min((x for x in bs if x >= 0), default=0)
-        feats.append(
-            {
-                "input_ids": bi,
-                "sentence_ids": [x - first if x >= 0 else -1 for x in bs],
-                "document_ids": [x - bd[0] for x in bd],
-            }
-        )
-    return feats
+    """Cut a ready-made token stream into blocks with the real ``textssl.data.Packer``.
+
+    ``dids`` number the documents 0, 1, ... (contiguous) and ``sids`` number the sentences across the whole
+    stream (-1 on special tokens), as a test builds them by hand; the last block is cut short, not padded.
+    """
+    import numpy as np
+
+    from textssl.data import Packer, blocks_to_features
+
+    ids_a, sent, doc = (np.asarray(x, dtype=np.int64) for x in (ids, sids, dids))
+    lengths = np.bincount(doc)
+    # the packer takes document-local sentence ids: subtract each document's first sentence id
+    first = np.full(len(lengths), np.iinfo(np.int64).max)
+    np.minimum.at(first, doc[sent >= 0], sent[sent >= 0])
+    local = np.where(sent >= 0, sent - first[doc], -1)
+    packer = Packer(block_len, "concat", pad_id=0)
+    parts = [packer.add(ids_a, local, lengths), packer.finish()]
+    arrays = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    return blocks_to_features(*arrays, trim_padding=True)

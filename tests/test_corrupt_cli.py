@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 
 from textssl.cli import main
-from textssl.commands.corrupt import (
-    make_features,
-    parse_params,
-    parse_value,
-    sentence_starts,
-    split_documents,
-)
+from textssl.commands.corrupt import make_features, parse_params, parse_value
 from textssl.corruption import STRATEGIES, Linear
 from textssl.tokenization import TokenizerInfo, load_tokenizer
 
@@ -65,7 +59,7 @@ def test_unigram_source_estimates_counts_from_text(capsys):
 
 def test_sentence_labels_and_compose(capsys):
     code, out, _ = corrupt(capsys, "--strategy", "sentence_order", TEXT)
-    assert code == 0 and "sentence_order_label:" in out and "token_type_ids:" in out
+    assert code == 0 and "next_sentence_label:" in out and "token_type_ids:" in out
     code, out, _ = corrupt(
         capsys,
         "--strategy",
@@ -140,8 +134,6 @@ def test_parsing_helpers():
     sched = parse_value("linear(0.3, 0.15, 100)")
     assert isinstance(sched, Linear) and sched(100) == pytest.approx(0.15)
     assert parse_params(["a.x=1", "b.y=z"], ["a", "b"]) == {"a": {"x": 1}, "b": {"y": "z"}}
-    assert split_documents("one.\n\n\ntwo.\n  \nthree") == ["one.", "two.", "three"]
-    assert sentence_starts("A b. C d! E f? G").tolist() == [0, 5, 10, 15]
 
 
 def test_features_follow_the_packing_contract():
@@ -166,3 +158,29 @@ def test_sentence_ids_follow_sentence_boundaries(kind):
     tokens = tok.convert_ids_to_tokens(feat["input_ids"])
     by_word = {t.lstrip("Ġ▁").lower(): s for t, s in zip(tokens, feat["sentence_ids"])}
     assert (by_word["fox"], by_word["it"], by_word["was"], by_word["nobody"]) == (0, 1, 1, 2)
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe"])
+def test_preview_blocks_are_training_blocks(kind, tmp_path):
+    """The preview packs with textssl.data's own pipeline: the blocks equal pack(tokenize_documents(...)) on a
+    file holding the same text (the old private splitter cut after "Mr." and before lower-case words)."""
+    from textssl.data import load_documents, pack, tokenize_documents
+
+    tok = load_tokenizer(kind)
+    info = TokenizerInfo.from_tokenizer(tok)
+    text = TEXT + "\n\nMr. Smith paid $3.14 for it. did he? Yes!\n  \n\nLast one."
+    path = tmp_path / "same.txt"
+    path.write_text(text, encoding="utf-8")
+    blocks, _ = pack(
+        tokenize_documents(load_documents(path, cache_dir=tmp_path / "cache"), tok), 24, pad_id=info.pad_id
+    )
+    feats = make_features(tok, info, text, max_length=24)
+    assert [f["_index"] for f in feats] == list(range(len(blocks)))
+    for feat, block in zip(feats, blocks):
+        n = len(feat["input_ids"])
+        for key in ("input_ids", "document_ids", "sentence_ids"):
+            assert feat[key] == list(block[key])[:n]
+        assert all(d == -1 for d in list(block["document_ids"])[n:])  # only the padding was cut off
+    assert len(feats[-1]["input_ids"]) < 24  # the last block is not padded in the preview
+    mr = make_features(tok, info, "Mr. Smith paid $3.14 for it. did he? Yes!", max_length=64)[0]
+    assert max(mr["sentence_ids"]) == 1  # "Mr. Smith ... it. did he?" is one sentence, "Yes!" the second

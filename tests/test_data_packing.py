@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textssl.data import DocumentTemplate, DocumentTokenizer, Packer, load_documents, pack, tokenize_documents
-from textssl.data.packing import stream_blocks
+from textssl.data.streaming import stream_blocks
 from textssl.tokenization import TokenizerInfo, load_tokenizer, train_tokenizer
 
 PAD = 0
@@ -197,6 +197,92 @@ def test_block_contract(sentence_lengths, max_length, mode) -> None:
             assert s[0] == 0 and set(np.diff(s)) <= {0, 1}
         assert real[r][: real[r].sum()].all()  # padding only at the end
     assert stats.tokens == len(stream) and stats.packed_tokens == len(stream)
+
+
+def reference_pack(
+    docs: list[tuple[list[int], list[int]]], max_length: int, mode: str, pad: int
+) -> list[tuple]:
+    """A deliberately simple packer (Python lists, one token at a time), independent of ``Packer``'s numpy code,
+    to check it against. ``docs`` are ``(ids, document-local sentence ids)``; returns ``(ids, doc, sent)`` rows."""
+
+    def localize(block: list[tuple[int, int, int]]) -> tuple[list[int], list[int], list[int]]:
+        block = block + [(pad, -1, -1)] * (max_length - len(block))
+        d0 = min((d for _, d, _ in block if d >= 0), default=0)
+        s0 = min((s for _, _, s in block if s >= 0), default=0)
+        return (
+            [t for t, _, _ in block],
+            [d - d0 if d >= 0 else -1 for _, d, _ in block],
+            [s - s0 if s >= 0 else -1 for _, _, s in block],
+        )
+
+    out = []
+    if mode == "concat":  # one stream of (token, global document, global sentence), cut every max_length
+        stream, next_sentence = [], 0
+        for d, (ids, sent) in enumerate(docs):
+            stream += [(t, d, s + next_sentence if s >= 0 else -1) for t, s in zip(ids, sent)]
+            next_sentence += max(sent) + 1 if max(sent) >= 0 else 0
+        for start in range(0, len(stream), max_length):
+            out.append(localize(stream[start : start + max_length]))
+    else:  # each document on its own block(s)
+        for ids, sent in docs:
+            for start in range(0, len(ids), max_length):
+                part = zip(ids[start : start + max_length], sent[start : start + max_length])
+                out.append(localize([(t, 0, s) for t, s in part]))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 4), min_size=1, max_size=20), min_size=1, max_size=10),
+    st.integers(2, 11),
+    st.sampled_from(["concat", "document"]),
+    st.integers(1, 4),
+)
+def test_packer_matches_reference(sentence_lengths, max_length, mode, chunk) -> None:
+    """The vectorized Packer, fed in chunks of ``chunk`` documents, equals the simple reference packer."""
+    docs, next_token = [], 1000
+    for lens in sentence_lengths:
+        ids, sent = [1], [-1]
+        for s, n in enumerate(n for n in lens if n):
+            ids += list(range(next_token, next_token + n))
+            sent += [s] * n
+            next_token += n
+        docs.append((ids + [2], sent + [-1]))
+    packer = Packer(max_length, mode, pad_id=PAD)
+    parts = []
+    for i in range(0, len(docs), chunk):
+        group = docs[i : i + chunk]
+        flat = [np.array([x for d in group for x in d[k]]) for k in range(2)]
+        parts.append(packer.add(flat[0], flat[1], np.array([len(d[0]) for d in group])))
+    parts.append(packer.finish())
+    got = [(a.tolist(), b.tolist(), c.tolist()) for part in parts for a, b, c in zip(*part)]
+    assert got == reference_pack(docs, max_length, mode, PAD)
+
+
+def test_blocks_from_texts_is_the_training_pipeline(tmp_path: Path, bpe) -> None:
+    """In-memory blocks equal the cached pipeline's (read a file -> tokenize_documents -> pack)."""
+    from textssl.data import blocks_from_texts, split_text_documents
+    from textssl.data.synthetic import write_corpus
+
+    path = write_corpus(tmp_path / "corpus.txt", 25, seed=4)
+    expected, _ = pack(
+        tokenize_documents(load_documents(path, cache_dir=tmp_path / "cache"), bpe),
+        48,
+        pad_id=bpe.pad_token_id,
+    )
+    texts = split_text_documents(path.read_text(encoding="utf-8"))
+    assert len(texts) == 25
+    feats = blocks_from_texts(bpe, texts, 48)
+    assert [(f["input_ids"], f["document_ids"], f["sentence_ids"]) for f in feats] == rows(expected)
+    trimmed = blocks_from_texts(bpe, texts, 48, trim_padding=True)
+    assert [len(f["input_ids"]) for f in trimmed[:-1]] == [48] * (len(feats) - 1)
+    assert 0 < len(trimmed[-1]["input_ids"]) < 48 and -1 not in trimmed[-1]["document_ids"]
+    dropped = blocks_from_texts(bpe, texts, 48, drop_last=True)
+    assert dropped == feats[:-1]
+    with pytest.raises(ValueError, match="list of documents, not one string"):
+        blocks_from_texts(bpe, texts[0], 48)
+    with pytest.raises(ValueError, match="mode='packed'"):
+        blocks_from_texts(bpe, texts, 48, mode="packed")
 
 
 def test_packer_validates() -> None:

@@ -46,7 +46,7 @@ def test_prepare_end_to_end(tmp_path: Path, corpus: Path, wordpiece) -> None:
     text = str(summary)
     for key in ("documents", "sentences", "tokens", "blocks", "packing efficiency", "time"):
         assert key in text
-    assert is_prepared_dir(out) and not list(tmp_path.glob(".prepared.tmp-*"))
+    assert is_prepared_dir(out) and not [p for p in tmp_path.iterdir() if p.name.startswith(".prepared")]
     loaded = load_prepared(out)
     assert loaded["input_ids"] == blocks["input_ids"] and loaded["sentence_ids"] == blocks["sentence_ids"]
     meta = prepared_info(out)
@@ -72,7 +72,7 @@ def test_output_is_atomic(tmp_path: Path, corpus: Path, wordpiece, monkeypatch: 
         prepare_dataset(corpus, wordpiece, 16, cache_dir=tmp_path / "cache", output_dir=out)
 
     def broken_save(self, path, *args, **kwargs):
-        Path(path).mkdir(parents=True)
+        Path(path).mkdir(parents=True, exist_ok=True)  # like datasets (the target is an empty temp dir)
         (Path(path) / "partial.arrow").write_bytes(b"half")
         raise KeyboardInterrupt  # Ctrl-C in the middle of writing
 
@@ -171,3 +171,14 @@ def test_cli_prepare_and_synthetic(tmp_path: Path, corpus: Path, capsys: pytest.
     with open(syn / "SYN-CoLA" / "train.tsv", newline="") as fh:
         assert len(list(csv.reader(fh, delimiter="\t"))) == 40
     assert main(["data", "synthetic", "--output", str(syn), "--docs", "5"]) == 2
+
+
+def test_unknown_reading_option_is_a_config_error(tmp_path: Path, corpus: Path) -> None:
+    """A misspelt option (e.g. from a pretraining config's data_args) names itself and the valid options."""
+    from textssl.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"unknown reading option\(s\) text_colum; the options are: text_column"
+    ):
+        get_blocks(corpus, "wordpiece", 16, text_colum="body", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()  # refused before anything was read

@@ -279,3 +279,50 @@ def test_dataset_objects_as_source() -> None:
     assert docs(load_documents(ds.to_iterable_dataset(), text_column="body")) == ["First doc.", "Second doc."]
     with pytest.raises(ColumnNotFoundError, match="the columns are: body, n"):
         load_documents(ds)
+
+
+# ---------------------------------------------------------------------------------------------- ReaderOptions
+def test_reader_options_object_and_keywords_agree(tmp_path: Path, cache: str) -> None:
+    from textssl.data import ReaderOptions
+
+    f = write(tmp_path / "a.txt", TEXT)
+    opts = ReaderOptions(doc_mode="line", cache_dir=cache)
+    by_object = docs(load_documents(f, opts))
+    assert by_object == docs(load_documents(f, doc_mode="line", cache_dir=cache))
+    assert len(by_object) == 4
+    # keywords override the object's fields
+    assert docs(load_documents(f, opts, doc_mode="blank_line")) == docs(load_documents(f, cache_dir=cache))
+    ds, stats = read_documents(f, ReaderOptions.build(opts, doc_mode="file"))
+    assert len(docs(ds)) == 1 and stats.files == 1 and stats.documents == 1
+
+
+def test_reader_options_refuse_bad_values_before_reading(tmp_path: Path) -> None:
+    from textssl.data import ReaderOptions
+
+    with pytest.raises(ValueError, match="doc_mode='pages'; choose one of blank_line"):
+        ReaderOptions(doc_mode="pages")
+    with pytest.raises(ValueError, match="max_line_chars=3 is too small"):
+        ReaderOptions(max_line_chars=3)
+    with pytest.raises(ValueError, match="encoding_errors='ignore'"):
+        ReaderOptions.build(encoding_errors="ignore")
+    with pytest.raises(ValueError, match=r"unknown reading option\(s\) colum; the options are: text_column"):
+        load_documents(tmp_path / "never_read.txt", colum="text")
+
+
+def test_prepare_refuses_streaming_with_a_pointer(tmp_path: Path) -> None:
+    from textssl.data import prepare_dataset
+
+    f = write(tmp_path / "a.txt", TEXT)
+    with pytest.raises(ValueError, match=r"get_blocks\(\.\.\., streaming=True\)"):
+        prepare_dataset(f, "wordpiece", 16, streaming=True)
+
+
+def test_in_memory_text_splits_like_a_file(tmp_path: Path, cache: str) -> None:
+    from textssl.data import split_text_documents
+
+    text = "A first doc.\nStill first.\n \n\nSecond one.\n\n\n= not wiki =\n"
+    f = write(tmp_path / "same.txt", text)
+    for mode in ("blank_line", "line", "file"):
+        assert split_text_documents(text, mode) == docs(load_documents(f, doc_mode=mode, cache_dir=cache)), (
+            mode
+        )

@@ -142,6 +142,20 @@ def test_single_sentence_task_learns_and_reports_the_best_epoch(tiny_bert, glue_
     assert model.config.num_labels == 2 and model.config.id2label[1] == "positive"
     assert (out / "tokenizer.json").is_file()
     assert json.loads((out / "finetune_results.json").read_text())["score"] == result["score"]
+    # ... and its own model card: a finetuned text classifier with its dev result, never a local base path
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(out / "README.md")
+    assert card.data.pipeline_tag == "text-classification" and card.data.model_name == "sst2-model"
+    [entry] = card.data.eval_results
+    assert (entry.dataset_type, entry.dataset_config, entry.metric_type) == (
+        "nyu-mll/glue",
+        "sst2",
+        "accuracy",
+    )
+    assert entry.metric_value == round(100 * result["score"], 2)
+    assert "finetuned with textssl on GLUE SST-2" in card.text and str(tiny_bert) not in str(card)
+    assert card.data.base_model is None  # the base was never pushed: no Hub id to name
 
 
 @pytest.mark.parametrize(
@@ -353,3 +367,111 @@ def test_plot_results_when_the_average_lies_outside_the_seed_range(tmp_path):
     path = plot_results(results, tmp_path / "results.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.png"]
+
+
+# ------------------------------------------------------------------------------------------------ reports
+
+
+def _report(seeds, scores, epochs=1, max_train=400, model="m") -> dict:
+    summary = {"median": sorted(scores)[len(scores) // 2], "min": min(scores), "max": max(scores),
+               "scores": scores, "metrics": {"matthews_correlation": scores[0]}, "last_epoch_median": scores[0]}  # fmt: skip
+    zero = {"median": 0.0, "min": 0.0, "max": 0.0, "scores": [0.0] * len(seeds), "metrics": {"accuracy": 0.0},
+            "last_epoch_median": 0.0}  # fmt: skip
+    return {
+        "model": str(model), "baseline": None, "seeds": seeds, "data": "glue_data", "selection": "best dev epoch",
+        "protocol": {"learning_rate": 3e-4, "batch_size": 32, "epochs": epochs, "warmup_ratio": 0.1,
+                     "max_length": 128, "max_train_samples": max_train, "max_eval_samples": None},
+        "task_overrides": {}, "seconds": 3.0,
+        "tasks": {
+            "cola": {"task": "cola", "main_metric": "matthews_correlation", "majority": {"matthews_correlation": 0.0},
+                     "summary": {"pretrained": summary}},
+            "sst2": {"task": "sst2", "main_metric": "accuracy", "majority": {"accuracy": 0.5},
+                     "summary": {"pretrained": zero}},
+            "stsb": {"task": "stsb", "main_metric": "spearmanr", "majority": {"spearmanr": 0.0},
+                     "summary": {"pretrained": {**zero, "median": 0.3, "metrics": {"spearmanr": 0.3}}}},
+        },
+        "average": {"pretrained": {"median": 0.1, "min": 0.05, "max": 0.15}},
+    }  # fmt: skip
+
+
+def test_results_md_names_the_subset_epochs_and_seeds_with_correct_grammar():
+    one = results_table(_report([0], [-0.011]))
+    assert "1 epoch," in one and "1 epochs" not in one
+    assert "a fixed random subset of at most 400 training examples per task (max_train_samples)" in one
+    assert "all dev examples per split" in one and "1 seed (0)" in one
+    assert "| cola | MCC | -1.1 |" in one  # one seed: the score, no (min–max) range
+    assert "–-" not in one and "(-1.1" not in one and "median over 1 seed" not in one
+    assert "one seed (0), so no spread to show" in one
+    three = results_table(_report([0, 1, 2], [-0.05, -0.011, 0.02], epochs=5, max_train=None))
+    assert "| cola | MCC | -1.1 (-5.0 to 2.0) |" in three
+    assert (
+        "median over 3 seeds (min to max)" in three and "5 epochs," in three and "3 seeds (0, 1, 2)" in three
+    )
+    assert "all training examples per task" in three
+
+
+@pytest.fixture
+def no_backend_switch(monkeypatch):
+    """Fail if a plot switches matplotlib's backend; record each figure saved."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("plot_* must not call matplotlib.use (it would switch a notebook's backend)")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    saved, real = [], Figure.savefig
+
+    def record(self, *args, **kwargs):
+        saved.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    return saved
+
+
+def test_results_png_one_panel_per_metric_titled_with_the_model(tmp_path, no_backend_switch):
+    from textssl.hub import write_model_card
+    from textssl.training.finetune import plot_results
+
+    model = tmp_path / "mlm-tiny" / "model"
+    model.mkdir(parents=True)
+    path = plot_results(_report([0], [-0.011], model=model), tmp_path / "results.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    [fig] = no_backend_switch
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels == [
+        "MCC x100 (dev)",
+        "accuracy x100 (dev)",
+        "Spearman ρ x100 (dev)",
+        "mean of the task scores x100 (dev)",
+    ]
+    title = fig._suptitle.get_text()
+    assert "mlm-tiny" in title and "model" not in title.replace("mlm-tiny", "") and "1 seed" in title
+    sst2 = fig.axes[1]
+    assert "0.0" in [t.get_text() for t in sst2.texts]  # the zero-height bar is labelled, so it shows
+    write_model_card(model, objective="mlm", repo_id="me/mlm-tiny")  # once pushed: the repo id
+    plot_results(_report([0, 1, 2], [-0.05, -0.011, 0.02], model=model), tmp_path / "results.png")
+    assert "me/mlm-tiny" in no_backend_switch[-1]._suptitle.get_text()
+
+
+def test_loss_png_names_the_run_and_shows_a_single_eval_point(tmp_path, no_backend_switch):
+    from textssl.training.reporting import plot_curves
+
+    run = tmp_path / "bert-mlm-tiny"
+    run.mkdir()
+    records = [
+        {"event": "config"},
+        {"step": 10, "loss": 9.7},
+        {"step": 20, "loss": 8.1},
+        {"step": 20, "eval_loss": 7.9},
+    ]
+    (run / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert plot_curves(run / "log.jsonl", run / "loss.png") == run / "loss.png"
+    [fig] = no_backend_switch
+    [ax] = fig.axes
+    assert ax.get_title() == "bert-mlm-tiny"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    eval_line = lines["eval loss (1 point)"]
+    assert list(eval_line.get_xdata()) == [20] and eval_line.get_marker() == "o"
+    assert (run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

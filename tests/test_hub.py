@@ -11,10 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 from huggingface_hub import ModelCard
 
 from textssl.cli import main as cli
-from textssl.hub import build_model_card, push_to_hub, write_model_card
+from textssl.hub import build_model_card, push_to_hub, run_name, write_model_card
 
 TOKEN = "hf_testTOKEN_do_not_print_1234567890"
 
@@ -105,7 +106,7 @@ def test_model_card_metadata_and_model_index(model_dir):
     card = build_model_card(
         model_dir,
         objective="mlm",
-        datasets=["standard_ebooks", "nltk"],
+        datasets=["standard_ebooks", "Salesforce/wikitext"],
         steps=3000,
         tokens_seen=12_345_678,
         budget="1 CPU-hour",
@@ -113,7 +114,9 @@ def test_model_card_metadata_and_model_index(model_dir):
     )
     data = card.data.to_dict()
     assert data["library_name"] == "transformers" and "textssl" in data["tags"] and "mlm" in data["tags"]
-    assert data["datasets"] == ["standard_ebooks", "nltk"] and data["pipeline_tag"] == "fill-mask"
+    # only Hub ids are metadata; a local corpus is described in the body
+    assert data["datasets"] == ["Salesforce/wikitext"] and data["pipeline_tag"] == "fill-mask"
+    assert "local corpus `standard_ebooks`" in card.text
     results = {(r.dataset_config, r.metric_type): r for r in card.data.eval_results}
     assert set(results) == {("cola", "matthews_correlation"), ("mrpc", "accuracy"), ("mrpc", "f1")}
     assert results[("cola", "matthews_correlation")].metric_value == 20.0
@@ -279,4 +282,139 @@ def test_push_errors(fake_hub, model_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
     with pytest.raises(ValueError, match="no Hugging Face token.*HF_TOKEN"):
         push_to_hub(model_dir, "me/tiny")
+    assert not fake_hub.log  # nothing was sent
+
+
+# ------------------------------------------------------------------------------- card contents on the fake Hub
+
+
+def _front(text: str) -> dict:
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_push_then_glue_results_keep_and_update_the_card(fake_hub, model_dir, tmp_path, monkeypatch, capsys):
+    """Pretrained card -> push (repo id stamped) -> push --glue-results (results merged, nothing dropped)."""
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    write_model_card(
+        model_dir,
+        objective="mlm",
+        datasets=["synthetic:400", "Salesforce/wikitext"],
+        steps=300,
+        tokens_seen=1_228_800,
+        budget="300 steps",
+        details={"corruption": "TokenMasking(rate=0.15)"},
+        model_name="mlm-tiny",
+    )
+    card = model_dir / "README.md"
+    card.write_text(card.read_text() + "\n## Limitations\n\nTrained for minutes on a CPU.\n")
+
+    assert cli(["push", str(model_dir), "--repo-id", "me/tiny"]) == 0
+    first = fake_hub.files["README.md"].decode()
+    assert first == card.read_text()  # the local card is the uploaded one
+    meta = _front(first)
+    assert meta["datasets"] == ["Salesforce/wikitext"] and meta["pipeline_tag"] == "fill-mask"
+    assert meta["tags"] == ["textssl", "mlm"] and "model-index" not in meta
+    assert "\n# me/tiny\n" in first and "# ckpt" not in first and "path/to" not in first
+    assert 'model = AutoModelForMaskedLM.from_pretrained("me/tiny")' in first
+
+    results = tmp_path / "glue" / "results.json"
+    results.parent.mkdir()
+    results.write_text(json.dumps(GLUE_RESULTS))
+    fake_hub.files.clear()
+    assert cli(["push", str(model_dir), "--repo-id", "me/tiny", "--glue-results", str(results)]) == 0
+    second = fake_hub.files["README.md"].decode()
+    assert second == card.read_text()
+    after = _front(second)
+    for key in ("datasets", "pipeline_tag", "tags", "license", "language", "library_name"):
+        assert after[key] == meta[key], key
+    [entry] = after["model-index"]
+    assert entry["name"] == "me/tiny"
+    assert {(r["dataset"]["config"], m["type"]) for r in entry["results"] for m in r["metrics"]} == {
+        ("cola", "matthews_correlation"),
+        ("mrpc", "accuracy"),
+        ("mrpc", "f1"),
+    }
+    for kept in ("| steps | 300 |", "| tokens seen | 1,228,800 |", "| corruption | TokenMasking(rate=0.15) |",
+                 "synthetic corpus (400 documents", "## Limitations", "\n# me/tiny\n",
+                 'AutoModelForMaskedLM.from_pretrained("me/tiny")'):  # fmt: skip
+        assert kept in second, kept
+    assert "| cola | MCC |" in second and "Model `me/tiny`" in second and "runs/tiny" not in second
+    assert not [p.name for p in model_dir.iterdir() if p.name.startswith(".")]  # no temp file left
+    capsys.readouterr()
+
+
+def _finetune_result(base: Path | str) -> dict:
+    return {"task": "sst2", "seed": 0, "model": str(base), "init": "pretrained", "main_metric": "accuracy",
+            "score": 0.91, "metrics": {"accuracy": 0.91}, "best_epoch": 2, "num_train": 128,
+            "config": {"learning_rate": 3e-4, "batch_size": 32, "epochs": 3, "warmup_ratio": 0.1,
+                       "max_length": 128, "select": "best"}}  # fmt: skip
+
+
+def _classifier_dir(path: Path) -> Path:
+    path.mkdir(parents=True)
+    config = {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "num_labels": 2}
+    (path / "config.json").write_text(json.dumps(config))
+    return path
+
+
+def test_finetuned_card_names_its_base_and_result_and_pushes(fake_hub, model_dir, tmp_path):
+    write_model_card(model_dir, objective="mlm", repo_id="me/base-mlm")  # a base model pushed earlier
+    out = _classifier_dir(tmp_path / "sst2-run" / "model")
+    write_model_card(out, finetuned=_finetune_result(model_dir), model_name=run_name(out))
+    text = (out / "README.md").read_text()
+    meta = _front(text)
+    assert meta["base_model"] == "me/base-mlm" and meta["pipeline_tag"] == "text-classification"
+    assert meta["datasets"] == ["nyu-mll/glue"] and "sst2" in meta["tags"]
+    [entry] = meta["model-index"]
+    [result] = entry["results"]
+    assert entry["name"] == "sst2-run" and result["task"]["type"] == "text-classification"
+    assert (result["dataset"]["type"], result["dataset"]["config"], result["dataset"]["split"]) == (
+        "nyu-mll/glue",
+        "sst2",
+        "validation",
+    )
+    assert [(m["type"], m["value"]) for m in result["metrics"]] == [("accuracy", 91.0)]
+    assert "finetuned with textssl on GLUE SST-2, starting from me/base-mlm" in text
+    assert "pretrained with textssl" not in text and str(model_dir) not in text and "\n# sst2-run\n" in text
+    assert "| selected epoch | 2 of 3 (best on dev) |" in text and "| dev accuracy | 91.00 |" in text
+    assert 'AutoModelForSequenceClassification.from_pretrained("path/to/sst2-run")' in text
+
+    push_to_hub(out, "me/sst2-tiny", token=TOKEN, endpoint=fake_hub.url)
+    pushed = fake_hub.files["README.md"].decode()
+    assert (
+        _front(pushed)["model-index"][0]["name"] == "me/sst2-tiny"
+        and _front(pushed)["base_model"] == "me/base-mlm"
+    )
+    assert "\n# me/sst2-tiny\n" in pushed and 'from_pretrained("me/sst2-tiny")' in pushed
+
+    # a base that was never pushed: named in the body by its run, never by its local path, not in the metadata
+    local = tmp_path / "never-pushed" / "model"
+    local.mkdir(parents=True)
+    other = _classifier_dir(tmp_path / "other")
+    write_model_card(other, finetuned=_finetune_result(local))
+    text = (other / "README.md").read_text()
+    assert "base_model" not in _front(text) and str(local) not in text and "`never-pushed`" in text
+
+
+def test_push_with_bad_card_inputs_says_what_is_wrong(fake_hub, model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    bad = tmp_path / "results.json"
+    bad.write_text("{not json")
+    assert cli(["push", str(model_dir), "--repo-id", "me/tiny", "--glue-results", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"glue_results {bad}: not a results.json of `textssl glue`" in err and "Traceback" not in err
+    assert not (model_dir / "README.md").exists()
+    missing = tmp_path / "glue" / "results.json"
+    assert cli(["push", str(model_dir), "--repo-id", "me/tiny", "--glue-results", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"glue_results {missing}: no such file" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (model_dir / "README.md").exists()
+    broken = "---\ntags: [unclosed\n---\n# mine\n"
+    (model_dir / "README.md").write_text(broken)
+    assert cli(["push", str(model_dir), "--repo-id", "me/tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "README.md: the model card's front matter is not valid YAML" in err and "Traceback" not in err
+    assert (model_dir / "README.md").read_text() == broken
+    assert cli(["push", str(model_dir), "--repo-id", "tiny", "--glue-results", str(bad)]) == 2
+    assert "--repo-id 'tiny': expected 'user-or-org/name'" in capsys.readouterr().err
     assert not fake_hub.log  # nothing was sent

@@ -225,7 +225,7 @@ def test_sentence_order_random_layouts(docs, block_len, cls, seed):
     assert torch.equal(out["special_mask"], info.special[out["input_ids"]] | (out["attention_mask"] == 0))
     assert "labels" not in out
     fits = max(len(f["input_ids"]) for f in feats) - cls - 2 >= 2  # room for a pair with 2 text tokens
-    rows = zip(feats, real_rows(out), real_rows(out, "token_type_ids"), out["sentence_order_label"])
+    rows = zip(feats, real_rows(out), real_rows(out, "token_type_ids"), out["next_sentence_label"])
     for f, row, types, label in rows:
         text, sids, dids = text_of(f)
         splittable = fits and any(
@@ -284,8 +284,7 @@ def test_pair_layout_per_tokenizer(tok_info, strategy):
     tok, info = tok_info
     feats = pack_blocks(tok, make_docs(1, 60), 40)
     out = Collator(tok, strategy(), seed=0, keep_keys=("special_mask",))(feats)
-    key = "sentence_order_label" if strategy is SentenceOrder else "next_sentence_label"
-    labels = out[key]
+    labels = out["next_sentence_label"]
     assert labels.shape == (len(feats),)
     assert set(labels.tolist()) <= {-100, 0, 1}
     valid = labels[labels != -100]
@@ -311,7 +310,7 @@ def test_pairs_compose_with_masking(tokenizers):
     out = Collator(tok, Compose([SentenceOrder(), TokenMasking(rate=0.9)]), seed=0)(feats)
     ids, labels = out["input_ids"], out["labels"]
     assert ids.shape == labels.shape == out["token_type_ids"].shape
-    assert "sentence_order_label" in out
+    assert "next_sentence_label" in out and "sentence_order_label" not in out
     sep_or_cls = (ids == info.sep_id) | (ids == info.cls_id)
     assert bool(sep_or_cls.any()) and bool((labels[sep_or_cls] == -100).all())  # separators never masked
     assert bool(((labels != -100) & (out["attention_mask"] == 1)).any())
@@ -337,7 +336,10 @@ def test_bert_and_albert_pretraining_heads_accept_the_batch(tokenizers):
     bert = BertForPreTraining(BertConfig(vocab_size=len(tok), pad_token_id=info.pad_id, **small))
     res = bert(**out, labels=out["input_ids"].masked_fill(out["attention_mask"] == 0, -100))
     assert torch.isfinite(res.loss)
-    out = Collator(tok, SentenceOrder(), seed=0)(feats)
+    out = Collator(tok, SentenceOrder(), seed=0)(feats)  # BERT's key: what textssl's sop model takes
+    res = bert(**out, labels=out["input_ids"].masked_fill(out["attention_mask"] == 0, -100))
+    assert torch.isfinite(res.loss)
+    out = Collator(tok, SentenceOrder(label_key="sentence_order_label"), seed=0)(feats)
     albert = AlbertForPreTraining(
         AlbertConfig(vocab_size=len(tok), embedding_size=8, pad_token_id=info.pad_id, **small)
     )
@@ -373,6 +375,10 @@ def test_missing_ids_and_tokens_are_clear_errors(tokenizers):
         SentencePermutation(ratio=1.5)
     with pytest.raises(ValueError, match="swap_prob"):
         SentenceOrder(swap_prob=-0.1)
+    with pytest.raises(
+        ValueError, match="label_key must be one of next_sentence_label, sentence_order_label"
+    ):
+        SentenceOrder(label_key="sop_label")
     with pytest.raises(ValueError, match="random_prob"):
         NextSentence(random_prob=2)
 
@@ -381,6 +387,74 @@ def test_rows_without_a_boundary_get_no_loss():
     info = unique_info()
     # one sentence per document: no in-document boundary anywhere
     feats = unique_blocks([[5], [4], [6]], 64) + unique_blocks([[3, 3]], 64)
-    for strategy, key in ((SentenceOrder(), "sentence_order_label"), (NextSentence(), "next_sentence_label")):
+    for strategy, key in ((SentenceOrder(), "next_sentence_label"), (NextSentence(), "next_sentence_label")):
         out = Collator(info, strategy, seed=0)(feats)
         assert out[key][0] == -100 and out[key][1] != -100
+
+
+# --------------------------------------------------------------------------- ids are labels, not sizes
+
+
+def _big_ids(feats: list[dict], base: int) -> list[dict]:
+    """The same blocks with corpus-wide ids: each row's ids shifted near ``base`` with gaps, order kept."""
+    out = []
+    for r, f in enumerate(feats):
+        sid = [-1 if s < 0 else base + 1000 * r + 37 * s for s in f["sentence_ids"]]
+        did = [base + 500_000 * r + 9 * d for d in f["document_ids"]]
+        out.append({**f, "sentence_ids": sid, "document_ids": did})
+    return out
+
+
+@pytest.mark.parametrize("base", [5_000_000, 10**9 - 7])
+def test_corpus_wide_ids_give_the_block_local_result(tokenizers, base):
+    """64 x 128 blocks whose ids are corpus-wide numbers are corrupted exactly as with block-local ids (same
+    seed), quickly and without tables sized by the ids (batch x 10**9 would be 512 GB)."""
+    import time
+    import tracemalloc
+
+    from textssl.corruption import CausalLM, Compose, DocumentRotation, TextInfilling, TokenMasking
+
+    tok = tokenizers["bpe"]
+    feats = pack_blocks(tok, make_docs(7, 700), 128)[:64]
+    assert len(feats) == 64 and all(len(f["input_ids"]) == 128 for f in feats)
+    big = _big_ids(feats, base)
+    assert max(max(f["sentence_ids"]) for f in big) >= base
+    strategies = [
+        SentencePermutation(),
+        SentencePermutation(ratio=0.5),
+        SentenceOrder(),
+        NextSentence(),
+        CausalLM(respect_documents=True),
+        DocumentRotation(),
+        Compose([SentencePermutation(), TextInfilling(rate=0.3)]),
+        Compose([SentenceOrder(), TokenMasking()]),
+    ]
+    for strategy in strategies:
+        want = Collator(tok, strategy, seed=3)(feats)
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        got = Collator(tok, strategy, seed=3)(big)
+        elapsed = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert sorted(got) == sorted(want), strategy
+        for key in want:
+            assert torch.equal(got[key], want[key]), (strategy, key)
+        assert peak < 50 * 2**20, (strategy, peak)  # the batch itself is 64 x 128 x 8 bytes = 64 KB
+        assert elapsed < 5.0, (strategy, elapsed)
+    # the permutation did permute, and its sentence ids come back dense (0..k-1 per row)
+    keep = Collator(tok, SentencePermutation(), seed=3, keep_keys=("sentence_ids",))(big)
+    assert not torch.equal(keep["input_ids"], torch.tensor([f["input_ids"] for f in feats]))
+    assert int(keep["sentence_ids"].max()) < 128
+
+
+def test_bad_sentence_order_label_key_is_a_one_line_cli_error(capsys):
+    from textssl.cli import main
+
+    text = "The cat sat on the mat. It was a sunny day.\n\nA second document. It has two sentences."
+    code = main(["corrupt", "--strategy", "sentence_order", "--param", "label_key=sop_label", text])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("textssl corrupt: error: ")
+    assert "label_key must be one of next_sentence_label, sentence_order_label" in lines[0]

@@ -258,3 +258,30 @@ def test_sts_scores_follow_overlap() -> None:
             assert m1 == m2
         if r["score"] < 0.3:
             assert not {m1[0], m1[2], m1[3]} & {m2[0], m2[2], m2[3]}
+
+
+def test_output_is_pinned_for_a_seed() -> None:
+    """The corpus and tasks of a seed never change silently: the ``synthetic`` source is cached by
+    ``SYNTHETIC_VERSION``, and published results name a seed. If this fails on purpose, bump the version
+    and update the digests (the split of the module into a package left them byte-identical)."""
+    import hashlib
+    import json
+
+    corpus = "\n\n".join(S.generate_corpus(40, seed=3)).encode()
+    tasks = json.dumps({t: S.make_task(t, "dev", 12, seed=3) for t in S.TASKS}, sort_keys=True).encode()
+    assert S.SYNTHETIC_VERSION == "2"
+    assert hashlib.sha256(corpus).hexdigest() == (
+        "f78a3f04569dc6f919c293ab44a5b743b50918214a91bd802c032879e1bf747c"
+    )
+    assert hashlib.sha256(tasks).hexdigest() == (
+        "b5aacd8a27b384e0f9f82fcc91b5d2357a4182c19cf7a377dc9929927e7ad393"
+    )
+
+
+def test_package_modules_stay_small() -> None:
+    import textssl.data.synthetic as package
+
+    root = Path(package.__file__).parent
+    sizes = {p.name: len(p.read_text().splitlines()) for p in root.glob("*.py")}
+    assert {"lexicon.py", "grammar.py", "corpus.py", "tasks.py", "writers.py"} <= set(sizes)
+    assert max(sizes.values()) <= 500, sizes

@@ -1,10 +1,9 @@
 """``textssl corrupt``: preview what a corruption strategy does to a piece of text.
 
-The text is split into documents at blank lines and into sentences at ``.``, ``!`` or ``?`` followed by
-whitespace (a deliberately small splitter, enough for a preview), tokenized with the tokenizer's own template,
-packed into blocks like ``textssl.data`` does (``document_ids`` / ``sentence_ids`` included, so sentence-level
-strategies work), and run through :class:`textssl.Collator`. Each block prints its original and corrupted
-text one under the other, decoded with special tokens, masks and sentinels visible:
+The text is cut into documents at blank lines and packed into blocks by :func:`textssl.data.blocks_from_texts`,
+the same sentence splitter, tokenizer pass and packer that training uses (``document_ids`` / ``sentence_ids``
+included, so sentence-level strategies work), and run through :class:`textssl.Collator`. Each block prints its
+original and corrupted text one under the other, decoded with special tokens, masks and sentinels visible:
 
 * ``shown{target}``: a position with a loss: the token the model sees, then the token it must predict;
 * ``*token*``: a replaced token (replaced-token detection);
@@ -22,15 +21,12 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from textssl.errors import ConfigError, InputFileError
 from textssl.tokenization import TokenizerInfo, load_tokenizer
 
 IGNORE = -100
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
-_PARAGRAPH = re.compile(r"\n\s*\n")
 _LINEAR = re.compile(r"^linear\(\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$", re.IGNORECASE)
 # Keys printed by the generic sections below, or not worth printing.
 _SHOWN = {"input_ids", "attention_mask", "labels", "original_ids", "replaced", "decoder_attention_mask"}
@@ -173,59 +169,17 @@ def read_text(arg: str) -> str:
 # --------------------------------------------------------------------------- features
 
 
-def split_documents(text: str) -> list[str]:
-    """Documents are separated by blank lines."""
-    return [d.strip() for d in _PARAGRAPH.split(text) if d.strip()]
-
-
-def sentence_starts(doc: str) -> np.ndarray:
-    """Character offsets where sentences begin: after ``.``/``!``/``?`` (and closing quotes) + whitespace."""
-    return np.array(
-        [0] + [m.end() for m in _SENTENCE_END.finditer(doc) if m.end() < len(doc)], dtype=np.int64
-    )
-
-
 def make_features(tokenizer, info: TokenizerInfo, text: str, max_length: int) -> list[dict]:
-    """Tokenize documents with the tokenizer's template and pack them into blocks of ``max_length``.
+    """Blocks of ``max_length`` tokens exactly as training makes them (:func:`textssl.data.blocks_from_texts`).
 
-    Blocks follow the ``textssl.data`` contract: block-local ``document_ids`` from 0 and ``sentence_ids``
-    (consecutive from 0, ``-1`` on special tokens).
+    The padding of the last block is cut off (the Collator pads it again, with ``attention_mask`` 0), so the
+    preview does not print pad tokens.
     """
-    ids: list[int] = []
-    docs: list[int] = []
-    sents: list[int] = []
-    offset = 0
-    for d, doc in enumerate(split_documents(text)):
-        enc = tokenizer(doc, return_offsets_mapping=True, verbose=False)
-        tok_ids = enc["input_ids"]
-        # A token's last character decides its sentence (byte-level BPE and SentencePiece offsets may
-        # start at the space before the word).
-        last = np.array([max(o[1] - 1, 0) for o in enc["offset_mapping"]], dtype=np.int64)
-        local = np.searchsorted(sentence_starts(doc), last, side="right") - 1
-        special = info.special.numpy()[np.asarray(tok_ids, dtype=np.int64)]
-        # Renumber so that every sentence id has at least one (non-special) token.
-        used, local = np.unique(np.where(special, -1, local), return_inverse=True)
-        local = local - int((used < 0).any())
-        ids += tok_ids
-        docs += [d] * len(tok_ids)
-        sents += np.where(special, -1, local + offset).tolist()
-        offset += int((used >= 0).sum())
-    feats = []
-    for i, start in enumerate(range(0, len(ids), max_length)):
-        block = slice(start, start + max_length)
-        d = np.asarray(docs[block])
-        s = np.asarray(sents[block])
-        real = s >= 0
-        if real.any():
-            s = np.where(real, s - s[real].min(), -1)
-        feats.append(
-            {
-                "input_ids": ids[block],
-                "document_ids": (d - d[0]).tolist(),
-                "sentence_ids": s.tolist(),
-                "_index": i,
-            }
-        )
+    from textssl.data import blocks_from_texts, split_text_documents
+
+    feats = blocks_from_texts(tokenizer, split_text_documents(text), max_length, trim_padding=True)
+    for i, feat in enumerate(feats):
+        feat["_index"] = i
     return feats
 
 

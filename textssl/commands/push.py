@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--private", action="store_true", help="create the repository as private")
     p.add_argument("--commit-message", default="Upload model trained with textssl")
     p.add_argument(
-        "--glue-results", help="results.json of `textssl glue`: (re)write the card with these results"
+        "--glue-results",
+        help="results.json of `textssl glue` (or its folder): merge these results into the card "
+        "(its model-index and results table); everything already in the card stays",
     )
     p.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks for errors"
@@ -27,10 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textssl.hub import push_to_hub, write_model_card
+    from textssl.hub import check_repo_id, push_to_hub, write_model_card
 
+    check_repo_id(args.repo_id)  # before anything is written
     if args.glue_results:
-        write_model_card(args.folder, glue_results=args.glue_results, repo_id=args.repo_id)
+        # merged into the existing README.md (atomically); push_to_hub then stamps the repo id into it
+        write_model_card(args.folder, glue_results=args.glue_results)
     url = push_to_hub(args.folder, args.repo_id, private=args.private, commit_message=args.commit_message)
     print(f"pushed {args.folder} -> {url}")
     return 0

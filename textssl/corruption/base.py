@@ -6,7 +6,9 @@ made by :class:`textssl.Collator`:
 * ``input_ids`` (long ``[B, L]``), ``attention_mask`` (long ``[B, L]``),
 * ``special_mask`` (bool ``[B, L]``): special tokens *and* padding, which no strategy may corrupt,
 * ``word_start`` (bool ``[B, L]``) when the strategy lists it in ``requires``,
-* ``sentence_ids`` / ``document_ids`` (long ``[B, L]``, ``-1`` on padding) when listed in ``requires``.
+* ``sentence_ids`` / ``document_ids`` (long ``[B, L]``, ``-1`` on padding) when listed in ``requires``. They
+  are labels, not sizes: block-local or corpus-wide, any magnitude; nothing may be sized by their maximum
+  (renumber per row with :func:`textssl.corruption.denoising.dense_ranks`).
 
 It returns a new dict with the model inputs and targets (``labels`` use ``-100`` for "no loss"). Every random
 draw comes from ``generator``; there is no Python loop over batch rows or tokens.

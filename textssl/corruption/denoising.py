@@ -50,6 +50,29 @@ def row_offsets(b: int, width: int) -> np.ndarray:
     return (np.arange(b, dtype=np.int64) * width)[:, None]
 
 
+def dense_ranks(ids: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
+    """Renumber each row's ``ids`` (where ``valid``) to ``0..k-1`` in increasing order of value; -1 elsewhere.
+
+    Sentence and document ids are labels, not sizes: corpus-wide ids (say 5,000,000) must cost the same as
+    block-local ones, so tables indexed by id are sized by the returned ``k`` (the most distinct ids in a row,
+    at most the row length) instead of by ``ids.max()``. One stable sort per row; ids that are already dense
+    from 0 come back unchanged. Returns ``(ranks, k)``.
+    """
+    b, w = ids.shape
+    if b == 0 or w == 0 or not valid.any():
+        return np.full(ids.shape, -1, np.int64), 0
+    key = np.where(valid, ids.astype(np.int64, copy=False), np.iinfo(np.int64).max)
+    order = np.argsort(key, axis=1, kind="stable")
+    ordered = np.take_along_axis(key, order, 1)
+    ordered_valid = np.take_along_axis(valid, order, 1)
+    new = np.ones(ordered.shape, bool)
+    new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    rank = np.cumsum(new & ordered_valid, 1) - 1
+    out = np.empty((b, w), np.int64)
+    np.put_along_axis(out, order, np.where(ordered_valid, rank, -1), 1)
+    return out, int(rank[:, -1].max()) + 1
+
+
 def choose_random(
     candidates: np.ndarray, counts: np.ndarray, generator: torch.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

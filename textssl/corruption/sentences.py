@@ -33,7 +33,14 @@ import numpy as np
 import torch
 
 from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, check_prob
-from textssl.corruption.denoising import layout_word_starts, original_labels, pack_left, rand, row_offsets
+from textssl.corruption.denoising import (
+    dense_ranks,
+    layout_word_starts,
+    original_labels,
+    pack_left,
+    rand,
+    row_offsets,
+)
 from textssl.errors import ConfigError, MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
@@ -92,13 +99,16 @@ class SentencePermutation(Strategy):
                 "SentencePermutation needs each row's sentence_ids to be non-decreasing over its text tokens "
                 "(each sentence contiguous), as textssl.data packs them"
             )
-        n_sent = int(sid.max()) + 1
-        n_doc = max(int(doc.max()) + 1, 1)
-        s_idx = np.where(movable, sid, n_sent)
+        # ids are labels, not sizes: every per-sentence table below is [B, distinct ids in a row], never
+        # [B, ids.max()] (corpus-wide ids near 10**9 cost the same as block-local ones)
+        dense_sid, n_sent = dense_ranks(sid, movable)
+        dense_doc, n_doc = dense_ranks(doc, movable)
+        n_doc = max(n_doc, 1)
+        s_idx = np.where(movable, dense_sid, n_sent)
         off = row_offsets(b, n_sent + 1)
         s_len = np.bincount((off + s_idx).ravel(), minlength=b * (n_sent + 1)).reshape(b, -1)[:, :n_sent]
         exists = s_len > 0
-        sdoc = np.where(exists, _put(n_sent, s_idx, doc), n_doc)
+        sdoc = np.where(exists, _put(n_sent, s_idx, dense_doc), n_doc)
         sent = np.arange(n_sent)
         keys = rand((2, b, n_sent), generator)
         chosen = exists
@@ -234,15 +244,24 @@ class SentenceOrder(_SegmentPair):
     """ALBERT sentence-order prediction (Lan et al., 2020): ``A`` and ``B`` are consecutive text, swapped
     with probability ``swap_prob`` (0.5).
 
-    Output: the segment-pair layout (see the module docstring), ``token_type_ids`` and
-    ``sentence_order_label`` (0 = in order, 1 = swapped, -100 = row could not be split), as
-    ``AlbertForPreTraining`` expects. Does not set ``labels``.
+    Output: the segment-pair layout (see the module docstring), ``token_type_ids`` and the label (0 = in
+    order, 1 = swapped, -100 = row could not be split) under ``label_key``: ``next_sentence_label`` by default,
+    the argument of ``BertForPreTraining.forward``, which is the model textssl's ``sop`` objective trains and
+    saves (so ``transformers.Trainer`` gets a loss from it); ``label_key="sentence_order_label"`` for
+    ``AlbertForPreTraining``. Does not set ``labels``.
     """
 
     _name = "SentenceOrder"
+    LABEL_KEYS = ("next_sentence_label", "sentence_order_label")
 
-    def __init__(self, swap_prob: float = 0.5) -> None:
+    def __init__(self, swap_prob: float = 0.5, label_key: str = "next_sentence_label") -> None:
         self.swap_prob = check_prob(swap_prob, "swap_prob")
+        if label_key not in self.LABEL_KEYS:
+            raise ConfigError(
+                f"SentenceOrder label_key must be one of {', '.join(self.LABEL_KEYS)} (the argument name of "
+                f"BertForPreTraining / AlbertForPreTraining.forward), got {label_key!r}"
+            )
+        self.label_key = label_key
 
     def __call__(self, batch: Batch, info: TokenizerInfo, generator: torch.Generator, step: int = 0) -> Batch:
         _need(batch, self._name)
@@ -258,7 +277,7 @@ class SentenceOrder(_SegmentPair):
         )
         second = (np.where(swap, a_start, j), np.where(swap, a_len, b_len))
         out = _pair_layout(batch, info, text_ids, first, second, ok, self._name)
-        out["sentence_order_label"] = torch.from_numpy(np.where(ok, swap, IGNORE_INDEX).astype(np.int64))
+        out[self.label_key] = torch.from_numpy(np.where(ok, swap, IGNORE_INDEX).astype(np.int64))
         return out
 
 

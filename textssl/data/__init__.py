@@ -7,6 +7,15 @@ Typical use::
     print(summary)
 
 Each block row has ``input_ids``, ``document_ids`` and ``sentence_ids`` (see :mod:`textssl.data.packing`).
+Text already in memory goes through the same splitter, tokenizer pass and packer with :func:`blocks_from_texts`::
+
+    from textssl.data import blocks_from_texts
+    features = blocks_from_texts(tokenizer, ["One document. Two sentences.", "Another one."], 128)
+
+Modules: ``readers`` (sources, :class:`ReaderOptions`), ``plaintext`` (text files -> documents), ``sentences``
+(splitters), ``packing`` (template, tokenizer pass, :class:`Packer`, cached :func:`pack`), ``streaming``
+(:func:`stream_blocks`), ``prepare`` (:func:`prepare_dataset`, :func:`get_blocks`, :func:`blocks_from_texts`)
+and ``synthetic`` (the embedded corpus and tasks).
 """
 
 from textssl.data.packing import (
@@ -15,11 +24,12 @@ from textssl.data.packing import (
     Packer,
     PackStats,
     pack,
-    stream_blocks,
     tokenize_documents,
 )
 from textssl.data.prepare import (
     PrepareSummary,
+    blocks_from_texts,
+    blocks_to_features,
     check_max_length,
     get_blocks,
     is_prepared_dir,
@@ -32,11 +42,14 @@ from textssl.data.prepare import (
 from textssl.data.readers import (
     ColumnNotFoundError,
     CorpusError,
+    ReaderOptions,
     ReadStats,
     load_documents,
     read_documents,
+    split_text_documents,
 )
 from textssl.data.sentences import get_splitter, split_sentences
+from textssl.data.streaming import stream_blocks
 from textssl.data.synthetic import analyze, generate_corpus, write_corpus, write_tasks
 
 __all__ = [
@@ -48,7 +61,10 @@ __all__ = [
     "Packer",
     "PrepareSummary",
     "ReadStats",
+    "ReaderOptions",
     "analyze",
+    "blocks_from_texts",
+    "blocks_to_features",
     "check_max_length",
     "generate_corpus",
     "get_blocks",
@@ -62,6 +78,7 @@ __all__ = [
     "read_documents",
     "save_prepared",
     "split_sentences",
+    "split_text_documents",
     "stream_blocks",
     "tokenize_documents",
     "unigram_counts",

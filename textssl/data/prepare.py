@@ -2,16 +2,16 @@
 
 The training loop calls :func:`get_blocks`, which accepts either a raw source (prepared on the fly, cached by
 ``datasets``) or a directory written by :func:`prepare_dataset` / ``textssl data prepare`` (loaded
-memory-mapped, checked against the tokenizer and block length).
+memory-mapped, checked against the tokenizer and block length). :func:`blocks_from_texts` runs the same
+splitter, tokenizer pass and packer on documents held in memory (previews, tests, benchmarks).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
-import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +19,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from textssl.atomic import atomic_dir
 from textssl.data.packing import (
     PACK_MODES,
+    DocumentTokenizer,
+    Packer,
     main_process_first,
     pack,
-    stream_blocks,
     tokenize_documents,
     tokenizer_fingerprint,
 )
-from textssl.data.readers import DEFAULT_MAX_LINE_CHARS, read_documents
+from textssl.data.readers import ReaderOptions, read_documents
 from textssl.data.sentences import SplitFn
+from textssl.data.streaming import stream_blocks
 from textssl.errors import ConfigError, InputFileError, MissingKeyError
 
 META_FILE = "textssl_data.json"
@@ -112,24 +115,21 @@ def prepare_dataset(
     max_length: int,
     mode: str = "concat",
     *,
-    text_column: str = "text",
-    doc_mode: str = "blank_line",
-    config: str | None = None,
-    split: str = "train",
-    encoding_errors: str = "strict",
-    max_line_chars: int = DEFAULT_MAX_LINE_CHARS,
+    reader: ReaderOptions | None = None,
     splitter: str | SplitFn = "rule",
     num_proc: int | None = None,
     drop_last: bool = False,
-    cache_dir: str | os.PathLike | None = None,
     output_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
     accelerator: Any | None = None,
     max_positions: int | None = None,
+    **read_options: Any,
 ) -> tuple[Any, PrepareSummary]:
     """Read ``source``, tokenize it with ``tokenizer`` and pack it into blocks of ``max_length`` tokens.
 
-    ``source`` and the reading options are those of :func:`~textssl.data.load_documents`; ``tokenizer`` is a
+    ``source`` and the reading options are those of :func:`~textssl.data.load_documents`: a
+    :class:`~textssl.data.ReaderOptions` as ``reader`` and/or its fields as keywords (``text_column=...``,
+    ``doc_mode=...``, ``cache_dir=...``; the keywords win). ``tokenizer`` is a
     ``transformers`` tokenizer or a name for :func:`textssl.tokenization.load_tokenizer` (``wordpiece``,
     ``bpe``, ``unigram``, a directory, a Hub id). ``mode`` is ``concat`` (default) or ``document``; see
     :func:`~textssl.data.pack`. Every step is cached by ``datasets`` (in ``cache_dir``), and with an
@@ -139,6 +139,11 @@ def prepare_dataset(
     length against a model. Returns ``(blocks, summary)``.
     """
     start = time.perf_counter()
+    read = ReaderOptions.build(reader, **read_options)
+    if read.streaming:
+        raise ConfigError(
+            "prepare_dataset reads the whole corpus; for streaming use get_blocks(..., streaming=True)"
+        )
     if mode not in PACK_MODES:
         raise ConfigError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
     check_max_length(max_length, max_positions)
@@ -147,16 +152,7 @@ def prepare_dataset(
     tok, tok_name = _load_tok(tokenizer)
     pad_id = _pad_id(tok, mode)
     with main_process_first(accelerator):
-        docs, rstats = read_documents(
-            source,
-            text_column=text_column,
-            doc_mode=doc_mode,
-            config=config,
-            split=split,
-            encoding_errors=encoding_errors,
-            max_line_chars=max_line_chars,
-            cache_dir=cache_dir,
-        )
+        docs, rstats = read_documents(source, read)
         tokenized = tokenize_documents(docs, tok, num_proc=num_proc, splitter=splitter)
         blocks, pstats = pack(tokenized, max_length, mode, pad_id=pad_id, drop_last=drop_last)
     if pstats.blocks == 0:
@@ -212,7 +208,7 @@ def save_prepared(
     tokenizer: Any | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``blocks`` (``save_to_disk``) and ``textssl_data.json`` atomically.
+    """Write ``blocks`` (``save_to_disk``) and ``textssl_data.json`` atomically (:func:`textssl.atomic.atomic_dir`).
 
     The data goes to a hidden temp directory next to ``output_dir`` that is renamed into place only when
     complete; on any failure (or Ctrl-C) the temp directory is removed and an existing ``output_dir`` is
@@ -220,27 +216,13 @@ def save_prepared(
     """
     out = Path(output_dir)
     _check_output(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    backup = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-    try:
+    with atomic_dir(out) as tmp:
         blocks.save_to_disk(str(tmp))
         meta = {"format": "textssl-blocks", "version": 1, "summary": summary.to_dict()}
         if tokenizer is not None:
             meta["tokenizer_fingerprint"] = tokenizer_fingerprint(tokenizer)
             meta["vocab_size"] = len(tokenizer)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1))
-        if out.exists():
-            os.replace(out, backup)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if backup.exists():
-            if out.exists():
-                shutil.rmtree(backup, ignore_errors=True)
-            else:  # the rename into place failed: put the old directory back
-                os.replace(backup, out)
     return out
 
 
@@ -344,6 +326,61 @@ def get_blocks(
         )
         return blocks, None
     return prepare_dataset(source, tok, max_length, mode, accelerator=accelerator, **kwargs)
+
+
+def blocks_to_features(
+    ids: np.ndarray, document_ids: np.ndarray, sentence_ids: np.ndarray, trim_padding: bool = False
+) -> list[dict[str, list[int]]]:
+    """``[blocks, max_length]`` arrays (as :class:`~textssl.data.Packer` returns them) -> one feature per block,
+    the dict of int lists a blocks ``Dataset`` yields and :class:`textssl.Collator` takes.
+
+    ``trim_padding`` cuts each block after its last real token (padding is only ever at the end of a block),
+    so the Collator pads it again with ``attention_mask`` 0 instead of attending to pad tokens.
+    """
+    width = ids.shape[1]
+    lengths = (document_ids >= 0).sum(axis=1) if trim_padding else np.full(len(ids), width)
+    return [
+        {
+            "input_ids": ids[r, :n].tolist(),
+            "document_ids": document_ids[r, :n].tolist(),
+            "sentence_ids": sentence_ids[r, :n].tolist(),
+        }
+        for r, n in enumerate(lengths.tolist())
+    ]
+
+
+def blocks_from_texts(
+    tokenizer: Any,
+    texts: Sequence[str],
+    max_length: int,
+    mode: str = "concat",
+    *,
+    splitter: str | SplitFn = "rule",
+    drop_last: bool = False,
+    trim_padding: bool = False,
+) -> list[dict[str, list[int]]]:
+    """Blocks from documents held in memory, made exactly as training makes them.
+
+    ``texts`` holds one document per string (cut a longer text with
+    :func:`~textssl.data.split_text_documents`, as a file would be cut). They go through the pipeline's own
+    sentence splitter (``splitter``), tokenizer pass (:class:`~textssl.data.DocumentTokenizer`) and packer
+    (:class:`~textssl.data.Packer`), so the result equals ``pack(tokenize_documents(...))`` on the same
+    documents. ``mode``, ``drop_last`` and the padding of the last block follow :func:`prepare_dataset`;
+    ``trim_padding`` cuts the padding off (see :func:`blocks_to_features`). Returns a list of features with
+    ``input_ids``, ``document_ids`` and ``sentence_ids``; used by ``textssl corrupt``, the benchmarks and
+    the tests.
+    """
+    if mode not in PACK_MODES:
+        raise ConfigError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
+    check_max_length(max_length, None)
+    if isinstance(texts, str):
+        raise ConfigError("texts must be a list of documents, not one string; wrap it in a list")
+    tok, _ = _load_tok(tokenizer)
+    packer = Packer(max_length, mode, _pad_id(tok, mode), drop_last)
+    ids, sent, lengths, _ = DocumentTokenizer(tok, splitter).encode(list(texts))
+    parts = [packer.add(ids, sent, lengths), packer.finish()]
+    arrays = (np.concatenate([part[k] for part in parts]) for k in range(3))
+    return blocks_to_features(*arrays, trim_padding=trim_padding)
 
 
 def unigram_counts(dataset: Any, vocab_size: int, max_rows: int | None = None) -> torch.Tensor:

@@ -16,6 +16,7 @@ from textssl.objectives.base import Metrics, Objective, encoder_inputs, mlm_head
 class SentenceObjective(Objective):
     architectures = ("bert",)
     label_key = ""
+    alt_label_key = ""  # also accepted (SentenceOrder(label_key="sentence_order_label"), ALBERT's name)
     pair_strategy: type[Strategy] = SentenceOrder
 
     def default_strategy(self) -> Strategy:
@@ -38,7 +39,7 @@ class SentenceObjective(Objective):
         out = model.bert(**encoder_inputs(batch))
         mlm_loss, _, metrics = sparse_mlm(out.last_hidden_state, batch["labels"], mlm_head(model))
         seq_logits = model.cls.seq_relationship(out.pooler_output)
-        target = batch[self.label_key]
+        target = batch[self.label_key] if self.label_key in batch else batch[self.alt_label_key]
         valid = target != IGNORE_INDEX
         if valid.any():
             seq_loss = F.cross_entropy(seq_logits.float(), target, ignore_index=IGNORE_INDEX)
@@ -52,11 +53,15 @@ class SentenceObjective(Objective):
 
 class SentenceOrderObjective(SentenceObjective):
     name = "sop"
-    label_key = "sentence_order_label"
+    # BertForPreTraining.forward takes the sentence-level label as next_sentence_label, so SentenceOrder emits
+    # that key by default: the saved model then returns a loss for the same batch under transformers.Trainer.
+    label_key = "next_sentence_label"
+    alt_label_key = "sentence_order_label"
     pair_strategy = SentenceOrder
 
 
 class NextSentenceObjective(SentenceObjective):
     name = "nsp"
     label_key = "next_sentence_label"
+    alt_label_key = "next_sentence_label"
     pair_strategy = NextSentence

@@ -543,7 +543,8 @@ def finetune(
 
     ``overrides`` change protocol fields (``learning_rate=3e-4, epochs=3``). The data comes from
     ``dataset`` (a loaded ``DatasetDict``), ``data_files`` (own task), ``data_dir`` (GLUE layout) or the Hub.
-    With ``output_dir`` the selected epoch's model, tokenizer and ``finetune_results.json`` are saved there.
+    With ``output_dir`` the selected epoch's model, tokenizer, ``finetune_results.json`` and a model card
+    (``README.md``: finetuned from which base model, its dev result as ``model-index``) are saved there.
     Returns a dict with ``task``, ``seed``, ``init``, ``main_metric``, ``score``, ``metrics`` (selected epoch),
     ``last_metrics``, ``best_epoch``, ``history`` and timings.
     """
@@ -592,10 +593,15 @@ def _run_one(model_path, spec, tok, tokenized, config, seed, random_init, output
 
 
 def _save_finetuned(model, tokenizer, result: dict, output_dir: Path) -> None:
+    """Model, tokenizer, ``finetune_results.json`` and the model card, written as one atomic directory."""
+    from textssl.hub import run_name, write_model_card
+
     with atomic_dir(output_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "finetune_results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        # a finetuned card: text-classification, its own model-index entry, the base model's Hub id if known
+        write_model_card(tmp, finetuned=result, model_name=run_name(output_dir))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -749,15 +755,32 @@ _SHORT = {
 }
 
 
+_METRIC_LABEL = {
+    "matthews_correlation": "MCC",
+    "accuracy": "accuracy",
+    "f1": "F1",
+    "pearson": "Pearson r",
+    "spearmanr": "Spearman ρ",
+}
+
+
 def _short(metric: str) -> str:
     base, _, suffix = metric.partition("_mis") if "_mismatched" in metric else (metric, "", "")
     return _SHORT.get(base, base) + (" (mm)" if suffix else "")
 
 
-def _cell(summary: Mapping[str, Any] | None) -> str:
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _cell(summary: Mapping[str, Any] | None, n_seeds: int) -> str:
+    """``median (min to max)`` x100; with one seed (or no spread to show) just the score."""
     if not summary:
         return "–"
-    return f"{100 * summary['median']:.1f} ({100 * summary['min']:.1f}–{100 * summary['max']:.1f})"
+    low, high = summary.get("min", math.nan), summary.get("max", math.nan)
+    if n_seeds < 2 or math.isnan(low) or math.isnan(high):
+        return _pct(summary["median"])
+    return f"{_pct(summary['median'])} ({_pct(low)} to {_pct(high)})"
 
 
 def _delta(summaries: Mapping[str, Any], inits: Sequence[str]) -> str:
@@ -765,34 +788,75 @@ def _delta(summaries: Mapping[str, Any], inits: Sequence[str]) -> str:
     return f"{100 * (a['median'] - b['median']):+.1f}" if a and b else "–"
 
 
-def results_table(results: Mapping[str, Any]) -> str:
-    """Markdown: per task the main dev metric (x100), median over seeds with min–max, and the average."""
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _subset(n: int | None, what: str) -> str:
+    return f"all {what} examples" if n is None else f"a fixed random subset of at most {n:,} {what} examples"
+
+
+def protocol_line(results: Mapping[str, Any], model: str | None = None) -> str:
+    """One sentence with everything that shapes the numbers: model, data, subset sizes, epochs, seeds."""
+    protocol = results["protocol"]
+    seeds = list(results["seeds"])
+    overrides = results.get("task_overrides") or {}
+    text = (
+        f"Model `{model or results['model']}`, data {results['data']}; "
+        f"{_subset(protocol.get('max_train_samples'), 'training')} per task (max_train_samples), "
+        f"{_subset(protocol.get('max_eval_samples'), 'dev')} per split (max_eval_samples); "
+        f"protocol: lr {protocol['learning_rate']:g}, batch {protocol['batch_size']}, "
+        f"{_plural(protocol['epochs'], 'epoch')}, warmup {protocol['warmup_ratio']:g}, "
+        f"max length {protocol['max_length']}; {_plural(len(seeds), 'seed')} "
+        f"({', '.join(map(str, seeds))})"
+    )
+    if overrides:
+        parts = (
+            f"{task}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+            for task, values in overrides.items()
+        )
+        text += "; per-task overrides: " + "; ".join(parts)
+    return text + f"; {results.get('seconds', 0):.0f} s in total."
+
+
+def results_table(results: Mapping[str, Any], model: str | None = None) -> str:
+    """Markdown: per task the main dev metric (x100), median over seeds with min to max, and the average.
+
+    ``model`` names the model in the protocol line (default: ``results["model"]`` as given).
+    """
     inits = [PRETRAINED] + ([results["baseline"]] if results.get("baseline") else [])
+    n = len(results["seeds"])
     head = ["task", "metric", *inits] + (["Δ"] if len(inits) > 1 else []) + ["majority"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, t in results["tasks"].items():
-        row = [name, _short(t["main_metric"]), *(_cell(t["summary"].get(i)) for i in inits)]
+        row = [name, _short(t["main_metric"]), *(_cell(t["summary"].get(i), n) for i in inits)]
         if len(inits) > 1:
             row.append(_delta(t["summary"], inits))
-        row.append(f"{100 * t['majority'].get(t['main_metric'], math.nan):.1f}")
+        row.append(_pct(t["majority"].get(t["main_metric"], math.nan)))
         lines.append("| " + " | ".join(row) + " |")
     avg = results.get("average") or {}
     if avg.get(PRETRAINED):
-        row = ["**average**", "", *(_cell(avg.get(i)) for i in inits)]
+        row = ["**average**", "", *(_cell(avg.get(i), n) for i in inits)]
         if len(inits) > 1:
             row.append(_delta(avg, inits))
         row.append("")
         lines.append("| " + " | ".join(row) + " |")
-    n = len(results["seeds"])
+    if n > 1:
+        scores = f"median over {n} seeds (min to max)"
+        spread = "; its spread is over per-seed task averages"
+        over = "median over seeds"
+    else:
+        scores = f"one seed ({results['seeds'][0]}), so no spread to show"
+        spread = ""
+        over = f"seed {results['seeds'][0]}"
     lines += [
         "",
-        f"Dev-set scores x100: median over {n} seed{'s' * (n > 1)} (min–max); {results['selection']} "
-        "(selected on the same dev set, so slightly optimistic; last-epoch medians below and in results.json). "
+        f"Dev-set scores x100, {scores}; {results['selection']} "
+        "(selected on the same dev set, so slightly optimistic; last-epoch scores below and in results.json). "
         "Majority = always the most frequent training label (ties: the better-scoring one). Average = mean of the "
-        "per-task medians; its spread "
-        "is over per-seed task averages.",
+        f"per-task scores{spread}.",
         "",
-        "All metrics (median over seeds, selected epoch; last epoch's main metric in brackets):",
+        f"All metrics ({over}, selected epoch; last epoch's main metric in brackets):",
         "",
         "| task | " + " | ".join(inits) + " |",
         "|---|" + "---|" * len(inits),
@@ -804,18 +868,10 @@ def results_table(results: Mapping[str, Any]) -> str:
             if not s:
                 cells.append("–")
                 continue
-            metrics = ", ".join(f"{_short(k)} {100 * v:.1f}" for k, v in s["metrics"].items())
-            cells.append(f"{metrics} [{100 * s['last_epoch_median']:.1f}]")
+            metrics = ", ".join(f"{_short(k)} {_pct(v)}" for k, v in s["metrics"].items())
+            cells.append(f"{metrics} [{_pct(s['last_epoch_median'])}]")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    protocol = results["protocol"]
-    lines += [
-        "",
-        f"Model `{results['model']}`, data {results['data']}, protocol: lr {protocol['learning_rate']:g}, batch "
-        f"{protocol['batch_size']}, {protocol['epochs']} epochs, warmup {protocol['warmup_ratio']:g}, "
-        f"max length {protocol['max_length']}"
-        + (f"; per-task overrides {results['task_overrides']}" if results.get("task_overrides") else "")
-        + f"; {results.get('seconds', 0):.0f} s in total.",
-    ]
+    lines += ["", protocol_line(results, model)]
     return "\n".join(lines) + "\n"
 
 
@@ -827,45 +883,94 @@ def write_results(results: Mapping[str, Any], output_dir: str | os.PathLike) -> 
 
 
 def plot_results(results: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Bar chart (matplotlib, Agg backend) of the per-task median main metric with min–max error bars."""
-    import matplotlib
+    """Bar chart of the per-task median main metric (min to max error bars with several seeds).
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    One panel per metric kind (MCC, accuracy, F1, Spearman, ...) with that metric on its y axis, and one for
+    the average; every bar carries its value, so a zero-height bar still shows. Drawn on a private
+    ``Figure`` with the Agg canvas: the caller's (e.g. a notebook's) matplotlib backend is left alone.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from textssl.hub import display_name
 
     inits = [PRETRAINED] + ([results["baseline"]] if results.get("baseline") else [])
-    rows = [(n, t["summary"]) for n, t in results["tasks"].items()]
+    n_seeds = len(results["seeds"])
+    panels: dict[str, list[tuple[str, Mapping[str, Any], float | None]]] = {}
+    for name, t in results["tasks"].items():
+        floor = t.get("majority", {}).get(t["main_metric"])
+        panels.setdefault(_METRIC_LABEL.get(t["main_metric"], _short(t["main_metric"])), []).append(
+            (name, t["summary"], floor)
+        )
     if (results.get("average") or {}).get(PRETRAINED):
-        rows.append(("average", results["average"]))
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(rows) + 1.5), 3.6))
+        panels["mean of the task scores"] = [("average", results["average"], None)]
+    widths = [max(1, len(rows)) for rows in panels.values()]
+    fig = Figure(figsize=(max(4.5, 1.3 * sum(widths) + 1.2 * len(panels)), 3.8))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(panels), squeeze=False, gridspec_kw={"width_ratios": widths})[0]
     width = 0.8 / len(inits)
-    for k, init in enumerate(inits):
-        xs, ys, lo, hi = [], [], [], []
-        for x, (_, summaries) in enumerate(rows):
-            s = summaries.get(init)
-            if s:
-                xs.append(x + (k - (len(inits) - 1) / 2) * width)
-                ys.append(100 * s["median"])
-                # the average row's centre (mean of per-task medians) can fall outside the range of
-                # per-seed averages; a bar never gets a negative error
-                lo.append(max(0.0, 100 * (s["median"] - s["min"])))
-                hi.append(max(0.0, 100 * (s["max"] - s["median"])))
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=init)
-    for x, (name, _) in enumerate(rows):
-        task = results["tasks"].get(name)
-        floor = (task or {}).get("majority", {}).get(task["main_metric"]) if task else None
-        if floor is not None:
-            label = "majority" if x == 0 else None
-            ax.hlines(100 * floor, x - 0.45, x + 0.45, colors="black", linestyles="dashed", label=label)
-    ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([n for n, _ in rows], rotation=20)
-    ax.set_ylabel("dev score x100 (median, min–max)")
-    ax.axhline(0, color="black", linewidth=0.5)
-    ax.set_title(f"Finetuning {Path(results['model']).name}: {len(results['seeds'])} seed(s)")
-    ax.legend()
-    fig.tight_layout()
+    colors = {init: f"C{k}" for k, init in enumerate(inits)}
+    for ax, (kind, rows) in zip(axes, panels.items()):
+        for k, init in enumerate(inits):
+            xs, ys, lo, hi = [], [], [], []
+            for x, (_, summaries, _) in enumerate(rows):
+                s = summaries.get(init)
+                if s:
+                    xs.append(x + (k - (len(inits) - 1) / 2) * width)
+                    ys.append(100 * s["median"])
+                    # the average row's centre (mean of per-task medians) can fall outside the range of
+                    # per-seed averages; a bar never gets a negative error
+                    lo.append(max(0.0, 100 * (s["median"] - s["min"])) if n_seeds > 1 else 0.0)
+                    hi.append(max(0.0, 100 * (s["max"] - s["median"])) if n_seeds > 1 else 0.0)
+            if not xs:
+                continue
+            bars = ax.bar(
+                xs,
+                ys,
+                width,
+                yerr=[lo, hi] if n_seeds > 1 else None,
+                capsize=3,
+                color=colors[init],
+                edgecolor="black",
+                linewidth=0.6,
+                label=init,
+            )
+            ax.bar_label(bars, labels=[f"{y:.1f}" for y in ys], padding=2, fontsize=7)
+            # a tick at each bar's top, in its colour: a zero-height bar is still a visible mark
+            ax.plot(
+                xs,
+                ys,
+                linestyle="none",
+                marker="_",
+                markersize=14,
+                markeredgewidth=2.5,
+                color=colors[init],
+                zorder=3,
+            )
+        for x, (_, _, floor) in enumerate(rows):
+            if floor is not None:
+                ax.hlines(
+                    100 * floor, x - 0.45, x + 0.45, colors="black", linestyles="dashed", label="majority"
+                )
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels([name for name, _, _ in rows], rotation=20)
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+        ax.set_ylabel(f"{kind} x100 (dev)")
+        ax.axhline(0, color="black", linewidth=0.5)
+        low, high = ax.get_ylim()
+        pad = 0.06 * (high - low)
+        ax.set_ylim(min(low, 0) - pad, max(high, 0) + pad)  # room for the labels and a zero bar's tick
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
+    spread = f"median over {n_seeds} seeds, bars min to max" if n_seeds > 1 else "1 seed"
+    fig.suptitle(f"Finetuning {display_name(results['model'])} ({spread})", fontsize=10, x=0.02, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     path = Path(path)
     with atomic_file(path) as tmp:
         fig.savefig(tmp, dpi=100)
-    plt.close(fig)
     return path

@@ -39,27 +39,45 @@ def read_log(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def plot_curves(log_path: Path, png_path: Path) -> Path | None:
-    """Plot training loss (and eval loss when present) against steps; returns the PNG path."""
-    import matplotlib
+def plot_curves(log_path: Path, png_path: Path, title: str | None = None) -> Path | None:
+    """Plot training loss and eval loss against steps, titled with the run's name; returns the PNG path.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Eval points are drawn with markers (and the last one labelled with its value), so a run with one or two
+    evaluations still shows them. Drawn on a private ``Figure`` with the Agg canvas, so the caller's (e.g. a
+    notebook's) matplotlib backend is left alone. ``title`` defaults to the run directory's name.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from textssl.atomic import atomic_file
+    from textssl.hub import run_name
 
     records = read_log(log_path) if Path(log_path).exists() else []
     train = [(r["step"], r["loss"]) for r in records if "loss" in r and "event" not in r]
-    evals = [(r["step"], r["eval_loss"]) for r in records if "eval_loss" in r]
-    if not train:
+    evals = sorted({r["step"]: r["eval_loss"] for r in records if "eval_loss" in r}.items())
+    if not train and not evals:
         return None
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(*zip(*train), label="train loss")
+    fig = Figure(figsize=(6, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    if train:
+        ax.plot(*zip(*train), label="train loss", zorder=2)
     if evals:
-        ax.plot(*zip(*evals), "o-", label="eval loss")
+        ax.plot(
+            *zip(*evals),
+            "o-",
+            markersize=6,
+            label=f"eval loss ({len(evals)} point{'s' * (len(evals) != 1)})",
+            zorder=3,
+        )
+        step, value = evals[-1]
+        ax.annotate(f"{value:.3f}", (step, value), textcoords="offset points", xytext=(4, 6), fontsize=8)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
+    ax.set_title(title or run_name(Path(log_path).parent))
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(png_path, dpi=100)
-    plt.close(fig)
+    with atomic_file(Path(png_path)) as tmp:
+        fig.savefig(tmp, dpi=100)
     return Path(png_path)

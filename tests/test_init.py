@@ -1,0 +1,53 @@
+"""The top-level ``textssl`` namespace: every exported name resolves, lazily."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import textssl
+
+
+def test_every_exported_name_resolves() -> None:
+    import textssl.corruption as corruption
+
+    for name in textssl.__all__:
+        value = getattr(textssl, name)
+        assert value is not None, name
+        assert name in dir(textssl)
+    assert textssl.Compose is corruption.Compose and textssl.TokenMasking is corruption.TokenMasking
+    # every registered strategy class is reachable from the top level
+    assert {cls.__name__ for cls in corruption.STRATEGIES.values()} <= set(textssl.__all__)
+    from textssl.data import blocks_from_texts, get_blocks
+    from textssl.training.config import PretrainConfig
+
+    assert textssl.get_blocks is get_blocks and textssl.blocks_from_texts is blocks_from_texts
+    assert textssl.PretrainConfig is PretrainConfig
+    assert callable(textssl.pretrain) and callable(textssl.finetune) and callable(textssl.run_glue_suite)
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Colator'"):
+        textssl.Colator  # noqa: B018
+    assert not hasattr(textssl, "nothing_here")
+
+
+def test_import_is_light() -> None:
+    """``import textssl`` loads none of torch, transformers, datasets or the training code."""
+    code = (
+        "import sys, textssl; heavy = [m for m in ('torch', 'transformers', 'datasets', 'textssl.training', "
+        "'textssl.collator') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_docstring_example_runs() -> None:
+    from textssl import Collator, WholeWordMasking, blocks_from_texts, load_tokenizer
+
+    tokenizer = load_tokenizer("wordpiece")
+    blocks = blocks_from_texts(tokenizer, ["One document. Two sentences.", "Another one."], 16)
+    batch = Collator(tokenizer, WholeWordMasking(rate=0.15))(blocks)
+    assert batch["input_ids"].shape == (1, 16) and "labels" in batch
