@@ -346,3 +346,10 @@ def test_compare_rerun_refuses_foreign_or_changed_directories(
     err = capsys.readouterr().err
     assert code == 2 and "holds a comparison with another plan (changed: budget" in err
     assert (out / "compare_state.json").read_text() == state
+    # --overwrite replaces a foreign directory's contents (a fresh comparison), and only with the flag
+    from textssl.compare.runner import CompareRun
+
+    cfg = load_compare_config(config)
+    assert CompareRun(cfg, out).check_output_dir() is True  # its own: resumed
+    assert CompareRun(cfg, foreign, overwrite=True).check_output_dir() is False
+    assert not (foreign / "notes.txt").exists()

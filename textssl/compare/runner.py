@@ -106,12 +106,12 @@ class CompareRun:
                 f"--output-dir {out} is not empty and is not a textssl compare directory (no {STATE_FILE})",
                 hint="choose another --output-dir, or pass --overwrite to replace its contents",
             )
-        if self.overwrite and out.is_dir() and any(out.iterdir()):
-            if _is_main():
-                shutil.rmtree(out)
-            _barrier()
-            return False
-        return ours
+        wipe = self.overwrite and out.is_dir() and any(out.iterdir())
+        _barrier()  # every process has looked before any of them writes
+        if wipe and _is_main():
+            shutil.rmtree(out)
+        _barrier()
+        return ours and not wipe
 
     def prepare_shared(self, fresh: bool) -> dict[str, Any]:
         """Options every arm shares, with the tokenizer resolved (trained into ``tokenizer/`` by a fresh
@@ -130,7 +130,7 @@ class CompareRun:
                 )
                 if _is_main():
                     self._train_tokenizer(spec, common.get("data", "synthetic"), target)
-                _barrier()
+            _barrier()  # (every process reaches it, whatever it saw)
             common["tokenizer"] = str(target)
         return common
 
@@ -159,7 +159,7 @@ class CompareRun:
                 if _is_main():
                     write_tasks(target, seed=int(self.cfg.common.get("seed", 0)))
                     write_atomic(target / ".complete", "")
-                _barrier()
+        _barrier()
         for task in self.cfg.tasks:
             if self.cfg.data_dir is not None:
                 dirs[task] = self.cfg.data_dir
@@ -317,7 +317,7 @@ class CompareRun:
         if not ckpts and pdir.exists():  # a first segment killed before its first checkpoint: ours to restart
             if _is_main():
                 shutil.rmtree(pdir)
-            _barrier()
+        _barrier()
         cfg = load_config(
             overrides={
                 **plan["options"],
