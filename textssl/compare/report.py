@@ -276,7 +276,8 @@ def plot(results: Mapping[str, Any], path: str | Path) -> Path:
     ax.set_xlabel("pretraining compute (training FLOPs)")
     ax.set_ylabel("downstream average x100 (median over seeds)")
     ax.set_title(f"textssl compare: {results['budget']} per arm")
-    ax.set_xlim(left=0)
+    right = max((p["flops"] for a in results["arms"] for p in a["points"]), default=1.0)
+    ax.set_xlim(0, 1.05 * right)  # the last points off the frame's edge
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
