@@ -353,3 +353,13 @@ def test_compare_rerun_refuses_foreign_or_changed_directories(
     assert CompareRun(cfg, out).check_output_dir() is True  # its own: resumed
     assert CompareRun(cfg, foreign, overwrite=True).check_output_dir() is False
     assert not (foreign / "notes.txt").exists()
+
+
+def test_every_compare_preset_is_valid() -> None:
+    presets = sorted((Path(__file__).parent.parent / "recipes" / "configs").glob("compare_*.yaml"))
+    assert presets
+    for path in presets:
+        cfg = load_compare_config(path)
+        assert cfg.arms and cfg.budget.value > 0
+        for arm in cfg.arms:
+            assert arm_options(arm, cfg.common)["objective"]
