@@ -18,6 +18,7 @@ COMMANDS = (
     "pretrain",
     "finetune",
     "glue",
+    "compare",
     "push",
 )
 
