@@ -12,8 +12,11 @@ Three tokenizer kinds are supported, trained with Hugging Face ``tokenizers`` an
 
 from __future__ import annotations
 
+import importlib.resources
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +25,6 @@ import torch
 from textssl.atomic import atomic_dir
 from textssl.errors import ConfigError
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "tokenizer_assets"
 TOKENIZER_KINDS = ("wordpiece", "bpe", "unigram")
 NUM_SENTINELS = 100
 
@@ -167,20 +169,40 @@ def _portable_config(path: Path) -> None:
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
 
 
-def resolve_tokenizer_path(name_or_path: str) -> str:
-    """Map a shipped tokenizer name (``wordpiece``, ``bpe``, ``unigram``) to its directory; pass others on."""
-    if name_or_path in TOKENIZER_KINDS and not Path(name_or_path).exists():
-        return str(ASSETS_DIR / name_or_path)
-    return name_or_path
+@contextmanager
+def shipped_tokenizer_dir(kind: str) -> Iterator[Path]:
+    """The directory of the shipped tokenizer ``kind``, found through ``importlib.resources``.
+
+    The files are package data (``textssl/tokenizer_assets/<kind>``), so this works from a wheel, an editable
+    install and a source checkout alike. A zipped install has no directory to hand to ``transformers``, so its
+    files are then copied to a temporary directory for the ``with`` block.
+    """
+    if kind not in TOKENIZER_KINDS:
+        raise TokenizerError(
+            f"unknown shipped tokenizer {kind!r}; choose one of {', '.join(TOKENIZER_KINDS)}"
+        )
+    resource = importlib.resources.files("textssl") / "tokenizer_assets" / kind
+    if isinstance(resource, Path):
+        yield resource
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in resource.iterdir():
+            (Path(tmp) / item.name).write_bytes(item.read_bytes())
+        yield Path(tmp)
 
 
 def load_tokenizer(name_or_path: str = "wordpiece", trust_remote_code: bool = False):
-    """Load a tokenizer: a shipped name, a local directory, or a Hub model id (never remote code by default)."""
+    """Load a tokenizer: a shipped name, a local directory, or a Hub model id (never remote code by default).
+
+    A shipped name (``wordpiece``, ``bpe``, ``unigram``) wins unless a directory of that name exists here.
+    """
     from transformers import AutoTokenizer
 
-    path = resolve_tokenizer_path(name_or_path)
     try:
-        return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        if name_or_path in TOKENIZER_KINDS and not Path(name_or_path).exists():
+            with shipped_tokenizer_dir(name_or_path) as path:
+                return AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+        return AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
         raise TokenizerError(
             f"could not load tokenizer {name_or_path!r}: {exc}\n"
