@@ -12,6 +12,7 @@ Three tokenizer kinds are supported, trained with Hugging Face ``tokenizers`` an
 
 from __future__ import annotations
 
+import copy
 import importlib.resources
 import os
 import tempfile
@@ -158,6 +159,44 @@ def _atomic_save(tokenizer, output_dir: Path) -> None:
     with atomic_dir(output_dir) as tmp:
         tokenizer.save_pretrained(str(tmp))
         _portable_config(tmp / "tokenizer_config.json")
+
+
+def save_tokenizer(tokenizer, directory: str | os.PathLike) -> None:
+    """Save ``tokenizer`` into a model directory in a form that transformers 4.x and 5.x both load."""
+    tokenizer.save_pretrained(str(directory))
+    config = Path(directory) / "tokenizer_config.json"
+    if config.is_file() and getattr(tokenizer, "backend_tokenizer", None) is not None:
+        _portable_config(config)
+
+
+def causal_lm_tokenizer(tokenizer):
+    """A copy of ``tokenizer`` that encodes a prompt the way a causal LM trained by textssl continues it.
+
+    Training wraps each document in the tokenizer's own template, ``prefix + text + suffix`` (byte-level BPE:
+    ``<s> text </s>``; see :class:`textssl.data.packing.DocumentTemplate`). A prompt is the start of a
+    document, so the tokenizer saved with a CLM checkpoint keeps the prefix (a BOS exactly when training put
+    one before each document) and drops the end-of-document suffix: ``"The dog"`` -> ``<s> The dog``, and
+    ``generate()`` continues the text instead of starting after the end. A pair becomes two documents with
+    the second left open (``<s> A </s> <s> B``). Slow tokenizers have no template to rewrite and are returned
+    unchanged.
+    """
+    from tokenizers import processors
+
+    from textssl.data.packing import DocumentTemplate
+
+    if getattr(tokenizer, "backend_tokenizer", None) is None:
+        return tokenizer
+    template = DocumentTemplate.from_tokenizer(tokenizer)
+    prefix = tokenizer.convert_ids_to_tokens(list(template.prefix))
+    suffix = tokenizer.convert_ids_to_tokens(list(template.suffix))
+    ids = dict(zip(prefix + suffix, template.prefix + template.suffix))
+    out = copy.deepcopy(tokenizer)
+    out.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single=[*prefix, "$A"],
+        pair=[*prefix, "$A", *suffix, *prefix, "$B"],
+        special_tokens=sorted(ids.items()),
+    )
+    return out
 
 
 def _portable_config(path: Path) -> None:
