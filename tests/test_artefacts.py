@@ -241,6 +241,7 @@ def test_t5_override_that_unties_or_unscales_is_a_one_line_error(tmp_path, capsy
             "synthetic:100",
         ]
         + ["--model-overrides", "tie_word_embeddings=false", "--output-dir", str(out), "--report-to", "none"]
+        + ["--max-steps", "2"]
     )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
