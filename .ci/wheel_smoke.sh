@@ -9,7 +9,7 @@
 # line naming PYTHON's site-packages. A .pth line only appends a directory to sys.path (the .pth files inside
 # it, such as an editable textssl's finder, are not run), so `import textssl` can only find the wheel's copy;
 # the script checks that, and runs everything from an empty directory with PYTHONPATH unset.
-# SMOKE_QUICKSTART=0 skips the quickstart run (the slowest step, about a minute on 2 CPU cores).
+# SMOKE_QUICKSTART=0 skips the quickstart run (the slowest step, 1.3-2 minutes on 2 shared CPU cores).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 python="${1:-python3}"
