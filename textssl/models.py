@@ -161,7 +161,11 @@ def build_config(
                 decoder_start_token_id=info.pad_id,
                 pad_token_id=info.pad_id,
                 eos_token_id=info.eos_id,
-                tie_word_embeddings=False,
+                # Tied input/output embeddings with the decoder output scaled by d_model**-0.5 (original T5).
+                # transformers 5.x always ties T5's embeddings and reads tie_word_embeddings=False as "do
+                # not scale": tied std-1 embeddings then give logits ~sqrt(d_model) too large (first loss
+                # ~72 instead of ln V). Asking for the tie gets the same tied, scaled model in 4.x and 5.x.
+                tie_word_embeddings=True,
             ),
         )
     overrides = dict(overrides or {})
@@ -171,7 +175,24 @@ def build_config(
         if unknown:
             raise ConfigError(f"model override {unknown[0]!r} is not a field of {cls.__name__}")
     # Overrides go through the constructor, so derived fields (e.g. ModernBERT's layer_types) follow them.
-    return cls(**{**kwargs, **overrides})
+    config = cls(**{**kwargs, **overrides})
+    if arch == "t5" and not t5_scales_tied_logits(config):
+        raise ConfigError(
+            "model overrides give a T5 config with untied or unscaled output embeddings "
+            f"(tie_word_embeddings={config.tie_word_embeddings}, "
+            f"scale_decoder_outputs={getattr(config, 'scale_decoder_outputs', None)}); its first loss would be "
+            "far above ln(vocabulary size). Drop the tie_word_embeddings / scale_decoder_outputs overrides."
+        )
+    return config
+
+
+def t5_scales_tied_logits(config) -> bool:
+    """Whether a T5 config ties input and output embeddings and scales the decoder output by d_model**-0.5.
+
+    transformers 4.x scales exactly when the embeddings are tied; 5.x always ties and keeps the scaling in
+    ``scale_decoder_outputs``. textssl builds only this combination: it starts training at loss ~ln V.
+    """
+    return bool(config.tie_word_embeddings) and bool(getattr(config, "scale_decoder_outputs", True))
 
 
 def max_positions(config) -> int | None:

@@ -12,8 +12,12 @@ Three tokenizer kinds are supported, trained with Hugging Face ``tokenizers`` an
 
 from __future__ import annotations
 
+import copy
+import importlib.resources
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +26,6 @@ import torch
 from textssl.atomic import atomic_dir
 from textssl.errors import ConfigError
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "tokenizer_assets"
 TOKENIZER_KINDS = ("wordpiece", "bpe", "unigram")
 NUM_SENTINELS = 100
 
@@ -158,6 +161,44 @@ def _atomic_save(tokenizer, output_dir: Path) -> None:
         _portable_config(tmp / "tokenizer_config.json")
 
 
+def save_tokenizer(tokenizer, directory: str | os.PathLike) -> None:
+    """Save ``tokenizer`` into a model directory in a form that transformers 4.x and 5.x both load."""
+    tokenizer.save_pretrained(str(directory))
+    config = Path(directory) / "tokenizer_config.json"
+    if config.is_file() and getattr(tokenizer, "backend_tokenizer", None) is not None:
+        _portable_config(config)
+
+
+def causal_lm_tokenizer(tokenizer):
+    """A copy of ``tokenizer`` that encodes a prompt the way a causal LM trained by textssl continues it.
+
+    Training wraps each document in the tokenizer's own template, ``prefix + text + suffix`` (byte-level BPE:
+    ``<s> text </s>``; see :class:`textssl.data.packing.DocumentTemplate`). A prompt is the start of a
+    document, so the tokenizer saved with a CLM checkpoint keeps the prefix (a BOS exactly when training put
+    one before each document) and drops the end-of-document suffix: ``"The dog"`` -> ``<s> The dog``, and
+    ``generate()`` continues the text instead of starting after the end. A pair becomes two documents with
+    the second left open (``<s> A </s> <s> B``). Slow tokenizers have no template to rewrite and are returned
+    unchanged.
+    """
+    from tokenizers import processors
+
+    from textssl.data.packing import DocumentTemplate
+
+    if getattr(tokenizer, "backend_tokenizer", None) is None:
+        return tokenizer
+    template = DocumentTemplate.from_tokenizer(tokenizer)
+    prefix = tokenizer.convert_ids_to_tokens(list(template.prefix))
+    suffix = tokenizer.convert_ids_to_tokens(list(template.suffix))
+    ids = dict(zip(prefix + suffix, template.prefix + template.suffix))
+    out = copy.deepcopy(tokenizer)
+    out.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single=[*prefix, "$A"],
+        pair=[*prefix, "$A", *suffix, *prefix, "$B"],
+        special_tokens=sorted(ids.items()),
+    )
+    return out
+
+
 def _portable_config(path: Path) -> None:
     """Name the generic fast-tokenizer class, which transformers 4.x and 5.x both load."""
     import json
@@ -167,20 +208,40 @@ def _portable_config(path: Path) -> None:
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
 
 
-def resolve_tokenizer_path(name_or_path: str) -> str:
-    """Map a shipped tokenizer name (``wordpiece``, ``bpe``, ``unigram``) to its directory; pass others on."""
-    if name_or_path in TOKENIZER_KINDS and not Path(name_or_path).exists():
-        return str(ASSETS_DIR / name_or_path)
-    return name_or_path
+@contextmanager
+def shipped_tokenizer_dir(kind: str) -> Iterator[Path]:
+    """The directory of the shipped tokenizer ``kind``, found through ``importlib.resources``.
+
+    The files are package data (``textssl/tokenizer_assets/<kind>``), so this works from a wheel, an editable
+    install and a source checkout alike. A zipped install has no directory to hand to ``transformers``, so its
+    files are then copied to a temporary directory for the ``with`` block.
+    """
+    if kind not in TOKENIZER_KINDS:
+        raise TokenizerError(
+            f"unknown shipped tokenizer {kind!r}; choose one of {', '.join(TOKENIZER_KINDS)}"
+        )
+    resource = importlib.resources.files("textssl") / "tokenizer_assets" / kind
+    if isinstance(resource, Path):
+        yield resource
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in resource.iterdir():
+            (Path(tmp) / item.name).write_bytes(item.read_bytes())
+        yield Path(tmp)
 
 
 def load_tokenizer(name_or_path: str = "wordpiece", trust_remote_code: bool = False):
-    """Load a tokenizer: a shipped name, a local directory, or a Hub model id (never remote code by default)."""
+    """Load a tokenizer: a shipped name, a local directory, or a Hub model id (never remote code by default).
+
+    A shipped name (``wordpiece``, ``bpe``, ``unigram``) wins unless a directory of that name exists here.
+    """
     from transformers import AutoTokenizer
 
-    path = resolve_tokenizer_path(name_or_path)
     try:
-        return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        if name_or_path in TOKENIZER_KINDS and not Path(name_or_path).exists():
+            with shipped_tokenizer_dir(name_or_path) as path:
+                return AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+        return AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
         raise TokenizerError(
             f"could not load tokenizer {name_or_path!r}: {exc}\n"

@@ -50,8 +50,12 @@ class Objective:
         """The stock ``transformers`` model written to checkpoints."""
         return model
 
-    def save_extra(self, model: nn.Module, directory: str) -> None:
-        """Write anything beyond the main model (ELECTRA's generator)."""
+    def tokenizer_to_save(self, tokenizer):
+        """The tokenizer written next to the model: how a user of the checkpoint should encode text."""
+        return tokenizer
+
+    def save_extra(self, model: nn.Module, directory: str, tokenizer=None) -> None:
+        """Write anything beyond the main model (ELECTRA's generator); ``tokenizer`` is the one saved with it."""
 
     @staticmethod
     def summarize(totals: dict[str, float]) -> dict[str, float]:

@@ -29,6 +29,12 @@ class CausalLMObjective(Objective):
 
         return AutoModelForCausalLM.from_config(config)
 
+    def tokenizer_to_save(self, tokenizer):
+        """Prompts encode without an end-of-document token, so ``generate()`` continues them."""
+        from textssl.tokenization import causal_lm_tokenizer
+
+        return causal_lm_tokenizer(tokenizer)
+
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:
         out = model(
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]

@@ -102,5 +102,21 @@ class ReplacedTokenDetection(Objective):
     def model_to_save(self, model: nn.Module) -> nn.Module:
         return model.discriminator
 
-    def save_extra(self, model: nn.Module, directory: str) -> None:
-        model.generator.save_pretrained(str(Path(directory) / "generator"))
+    def save_extra(self, model: nn.Module, directory: str, tokenizer=None) -> None:
+        """Write ``generator/`` as a complete model directory: weights, config, tokenizer and model card, so
+        ``AutoModelForMaskedLM`` / ``AutoTokenizer`` (and a fill-mask pipeline) work on it alone."""
+        from textssl.hub import write_model_card
+        from textssl.tokenization import save_tokenizer
+
+        target = Path(directory) / "generator"
+        model.generator.save_pretrained(str(target), safe_serialization=True)
+        if tokenizer is not None:
+            save_tokenizer(tokenizer, target)
+        write_model_card(
+            target,
+            objective="mlm",
+            model_name="electra-generator",
+            details={
+                "role": "the masked-LM generator trained with the ELECTRA discriminator in the parent directory",
+            },
+        )

@@ -30,9 +30,20 @@ class Seq2SeqDenoising(Objective):
             raise ConfigError(f"objective 'seq2seq' cannot use {', '.join(bad)}; use a denoising strategy")
 
     def build_model(self, config) -> nn.Module:
+        import transformers
         from transformers import AutoModelForSeq2SeqLM
 
-        return AutoModelForSeq2SeqLM.from_config(config)
+        from textssl.models import t5_scales_tied_logits
+
+        model = AutoModelForSeq2SeqLM.from_config(config)
+        if config.model_type == "t5":
+            tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
+            if not (tied and t5_scales_tied_logits(model.config)):
+                raise RuntimeError(
+                    "this transformers version built a T5 without tied, scaled output embeddings "
+                    f"(transformers {transformers.__version__}); textssl supports >=4.44"
+                )
+        return model
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:
         labels = batch["labels"]

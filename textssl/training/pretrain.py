@@ -27,7 +27,7 @@ from textssl.errors import ConfigError, TrainingError
 from textssl.models import build_config, count_parameters, max_positions
 from textssl.objectives import Objective, build_objective
 from textssl.objectives.base import ObjectiveModule
-from textssl.tokenization import TokenizerInfo, load_tokenizer
+from textssl.tokenization import TokenizerInfo, load_tokenizer, save_tokenizer
 from textssl.training.checkpoint import (
     ACCELERATE_DIR,
     STATE_FILE,
@@ -458,8 +458,9 @@ def _write_model(accelerator, cfg, objective, module, tokenizer, state, director
 
     unwrapped = accelerator.unwrap_model(module).model
     objective.model_to_save(unwrapped).save_pretrained(str(directory), safe_serialization=True)
-    objective.save_extra(unwrapped, str(directory))
-    tokenizer.save_pretrained(str(directory))
+    saved_tokenizer = objective.tokenizer_to_save(tokenizer)
+    save_tokenizer(saved_tokenizer, directory)
+    objective.save_extra(unwrapped, str(directory), saved_tokenizer)
     details = {
         "architecture": f"{cfg.arch} ({cfg.size})",
         "corruption": repr(objective_strategy(cfg, objective)),
