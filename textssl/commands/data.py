@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from textssl.data.packing import PACK_MODES
 from textssl.data.readers import DEFAULT_MAX_LINE_CHARS, DOC_MODES, ENCODING_ERRORS
@@ -104,18 +103,14 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def run_synthetic(args: argparse.Namespace) -> int:
-    from textssl.atomic import atomic_dir
+    from textssl.atomic import atomic_dir, check_output_dir
     from textssl.data.synthetic import write_corpus, write_tasks
 
     if args.docs < 1:
         raise ConfigError(f"--docs must be >= 1, got {args.docs}")
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--output {out}: exists and is a file; give a directory path")
-    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
-        raise ConfigError(
-            f"--output {out}: directory exists and is not empty; pass --overwrite or another path"
-        )
+    if args.valid_docs is not None and args.valid_docs < 0:
+        raise ConfigError(f"--valid-docs must be >= 0 (0: no valid.txt), got {args.valid_docs}")
+    out = check_output_dir(args.output, overwrite=args.overwrite)
     if args.valid_docs is None:
         args.valid_docs = max(1, args.docs // 10)
     start = time.perf_counter()

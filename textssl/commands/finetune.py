@@ -136,6 +136,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--output", help="save the finetuned model (selected epoch) and finetune_results.json here"
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a non-empty --output directory (never allowed for the --model directory)",
+    )
+    p.add_argument(
         "--push-to-hub", metavar="REPO_ID", help="push --output to this Hub repo (token: HF_TOKEN)"
     )
     add_protocol_arguments(p)
@@ -162,6 +167,7 @@ def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
         config=config,
         tokenizer=args.tokenizer,
         show_progress=not args.no_progress,
+        overwrite=getattr(args, "overwrite", False),
     )
 
 

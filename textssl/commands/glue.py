@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--baseline", choices=("random-init",), help="also finetune the same architecture from random init"
     )
     p.add_argument("--output", required=True, help="directory for results.json, results.md and results.png")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty --output (replaces only results.json/.md/.png)",
+    )
     add_protocol_arguments(p)
     p.set_defaults(func=run)
 
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         task_overrides=overrides,
         tokenizer=args.tokenizer,
         show_progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     out = Path(args.output)
     print((out / "results.md").read_text(encoding="utf-8"))

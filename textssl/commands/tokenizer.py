@@ -18,7 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--input", nargs="+", required=True, help="text files or directories (searched for *.txt)")
     t.add_argument("--kind", choices=TOKENIZER_KINDS, required=True)
     t.add_argument("--vocab-size", type=int, default=16384)
-    t.add_argument("--output", required=True, help="output directory")
+    t.add_argument("--output", required=True, help="output directory (written atomically)")
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a non-empty --output directory (the whole directory)",
+    )
     t.add_argument("--max-length", type=int, default=512, help="model_max_length saved with the tokenizer")
     t.set_defaults(func=run_train)
 
@@ -37,11 +42,20 @@ def iter_text_files(paths: list[str]) -> Iterator[str]:
     if not files:
         raise ConfigError(f"--input {' '.join(paths)}: no .txt files found")
     for file in files:
-        with open(file, encoding="utf-8", errors="replace") as fh:
+        try:
+            fh = open(file, encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise InputFileError(f"--input {file}: cannot read the file ({exc.strerror or exc})") from None
+        with fh:
             yield from fh
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from textssl.atomic import check_output_dir
+
+    if args.max_length < 1:
+        raise ConfigError(f"--max-length must be >= 1, got {args.max_length}")
+    check_output_dir(args.output, overwrite=args.overwrite, inputs=[("--input", p) for p in args.input])
     start = time.perf_counter()
     tok = train_tokenizer(
         args.kind, iter_text_files(args.input), args.vocab_size, args.output, args.max_length
