@@ -141,11 +141,6 @@ class TaskSpec:
             raise ConfigError(
                 f"task {name!r}: unknown metric set {metric_set!r}; choose one of {', '.join(METRIC_SETS)}"
             )
-        if regression != (metric_set == "pearson_spearman"):
-            raise ConfigError(
-                f"task {name!r}: metric set {metric_set!r} does not fit a "
-                f"{'regression' if regression else 'classification'} task"
-            )
         main_metric = main_metric or METRIC_SETS[metric_set][-1]
         if main_metric not in METRIC_SETS[metric_set]:
             raise ConfigError(
@@ -389,7 +384,7 @@ def load_hub(spec: TaskSpec, splits: Sequence[str]):
         raise hub_error(
             f"download the task {spec.name!r} ({HUB_DATASET}, config {spec.hub_config})",
             exc,
-            f"pass --data-dir with a local GLUE-layout directory holding {spec.dir_name}/ (data_dir=... in Python)",
+            f"pass --data-dir with a local GLUE-layout directory holding {spec.dir_name}/, or data_dir=... in Python",
         ) from None
     columns = _HUB_COLUMNS[spec.hub_config]
     out = {}

@@ -392,7 +392,7 @@ def push_to_hub(
             raise hub_error(
                 step,
                 exc,
-                "connect to the network (and unset HF_HUB_OFFLINE) to push; the folder stays as it is",
+                "connect to the network and unset HF_HUB_OFFLINE to push; the folder stays as it is",
             ) from None
         refused = _refused(step, exc)
         if refused is not None:

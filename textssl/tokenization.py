@@ -25,6 +25,16 @@ from textssl.errors import ConfigError
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "tokenizer_assets"
 TOKENIZER_KINDS = ("wordpiece", "bpe", "unigram")
 NUM_SENTINELS = 100
+# Files one of which every saved tokenizer directory holds (fast, WordPiece, BPE and SentencePiece tokenizers).
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "tokenizer.model",
+    "sentencepiece.bpe.model",
+)
 
 _SPECIALS = {
     "wordpiece": {
@@ -214,6 +224,11 @@ def load_tokenizer(name_or_path: str = "wordpiece", trust_remote_code: bool = Fa
                 hint=f"pass {shipped}",
             )
         path = str(Path(path).expanduser())
+        if not any((Path(path) / f).is_file() for f in TOKENIZER_FILES):
+            raise InputFileError(
+                f"tokenizer {name}: the directory has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])} ...)",
+                hint=f"pass {shipped}",
+            )
     try:
         return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:

@@ -240,7 +240,7 @@ def _hub_model_error(model_name_or_path: str | os.PathLike, exc: BaseException):
     return hub_error(
         f"download the model {str(model_name_or_path)!r} (no local directory of that name exists)",
         exc,
-        "pass a local checkpoint directory as --model (e.g. runs/NAME/model)",
+        "pass a local checkpoint directory as --model, e.g. runs/NAME/model",
     )
 
 
