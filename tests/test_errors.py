@@ -573,6 +573,41 @@ def test_own_jsonl_not_json(capsys, root, model, tmp_path):
           untouched=(root, tmp_path))  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("lr: [1\n  x: :\n", "line 2, column 4: not valid YAML"),
+        ("task_overrides:\n  sst2: 5\n", "task_overrides must map task names to options"),
+        ("seeds: [a]\n", "seeds must be a count (3) or a list of integers"),
+    ],
+)
+def test_protocol_yaml_bad(capsys, root, model, glue, tmp_path, text, message):
+    config = tmp_path / "protocol.yaml"
+    config.write_text(text)
+    argv = [
+        "glue",
+        "--model",
+        str(model),
+        "--tasks",
+        "sst2",
+        "--data-dir",
+        str(glue),
+        "--config",
+        str(config),
+    ]
+    fails(capsys, [*argv, "--output", str(tmp_path / "out")], f"--config {config}", message,
+          untouched=(root, tmp_path))  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+def test_finetune_push_offline_before_training(capsys, root, model, glue, tmp_path):
+    argv = finetune_argv(model, glue, "--output", str(tmp_path / "ft"), "--push-to-hub", "me/tiny-sst2")
+    fails(
+        capsys, argv, "the Hugging Face Hub is unreachable", "drop --push-to-hub", untouched=(root, tmp_path)
+    )
+    assert not (tmp_path / "ft").exists()  # refused before any training
+
+
 # ------------------------------------------------------------------------------------------ other options
 
 

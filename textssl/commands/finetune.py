@@ -153,6 +153,12 @@ def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.push_to_hub and not args.output:
         raise ConfigError("--push-to-hub needs --output (the directory to push)")
+    if args.push_to_hub:  # offline: say so before training, not after
+        from textssl.hub import require_online
+
+        require_online(
+            f"push {args.output} to {args.push_to_hub}", "unset HF_HUB_OFFLINE, or drop --push-to-hub"
+        )
     spec, data_files = task_from_args(args)
     config, overrides, _ = protocol_from_args(args)
     config = config.replace(**overrides.get(spec.name, {}))

@@ -148,11 +148,35 @@ def load_protocol(
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"--config {path}: no such file")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--config {path}: not UTF-8 text ({exc.reason})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"--config {path}:{where}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
     overrides = data.pop("task_overrides", None) or {}
     extra = {k: data.pop(k) for k in ("tasks", "seeds", "baseline") if k in data}
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise ConfigError(
+            f"--config {path}: task_overrides must map task names to options ({{sst2: {{epochs: 3}}}})"
+        )
+    if "tasks" in extra and not (
+        isinstance(extra["tasks"], str)
+        or (isinstance(extra["tasks"], list) and all(isinstance(t, str) for t in extra["tasks"]))
+    ):
+        raise ConfigError(f"--config {path}: tasks must be a list of task names or a comma-separated string")
+    seeds = extra.get("seeds")
+    if seeds is not None and not (
+        (isinstance(seeds, int) and not isinstance(seeds, bool))
+        or isinstance(seeds, str)
+        or (isinstance(seeds, list) and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds))
+    ):
+        raise ConfigError(f"--config {path}: seeds must be a count (3) or a list of integers ([0, 1, 2])")
     try:
         config = FinetuneConfig.from_dict(data)
         for task, values in overrides.items():
