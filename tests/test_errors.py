@@ -566,6 +566,25 @@ def test_glue_file_damaged(capsys, root, model, glue, tmp_path, damage, message)
     fails(capsys, finetune_argv(model, data), message, untouched=(root, tmp_path))
 
 
+def test_glue_suite_task_missing(capsys, root, model, glue, tmp_path):
+    # every task's files are checked before the first task trains
+    argv = [
+        "glue",
+        "--model",
+        str(model),
+        "--tasks",
+        "sst2,cola",
+        "--seeds",
+        "1",
+        "--data-dir",
+        str(glue),
+        *FAST,
+    ]
+    fails(capsys, [*argv, "--output", str(tmp_path / "out")], "task 'cola':", "has no CoLA/ folder",
+          untouched=(root, tmp_path))  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
 def test_own_jsonl_not_json(capsys, root, model, tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text('{"text": "a b", "label": "x"}\n{"text": "c d", "label": \n')

@@ -513,15 +513,26 @@ class _LabelParser:
         )
 
 
-def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[str]):
-    """Load a task from a directory in the original GLUE TSV layout (``glue_data/`` of GLUE's script)."""
-    import datasets
+def task_files(
+    spec: TaskSpec, data_dir: str | os.PathLike | None, splits: Sequence[str] | None = None
+) -> dict[str, Path]:
+    """The TSV file of each split of a GLUE-layout task, checked to exist (nothing is read).
 
+    Lets a suite check every task's data before training the first one. With ``data_dir=None`` it checks only that
+    the task can come from the Hub.
+    """
+    splits = tuple(splits) if splits is not None else ("train", *spec.eval_splits)
+    if data_dir is None:
+        if spec.hub_config is None and not spec.text_columns:
+            raise ConfigError(
+                f"task {spec.name!r} is not on the Hub; pass --data-dir with its {spec.dir_name}/ folder "
+                "(synthetic tasks are written by textssl.data.synthetic.write_tasks)"
+            )
+        return {}
     if spec.layout is None:
         raise ConfigError(f"task {spec.name!r} has no GLUE layout; pass data_files for an own task")
     layout = LAYOUTS[spec.layout]
     task_dir = resolve_task_dir(spec, data_dir)
-    parse = _LabelParser(spec, spec.labels)
     out = {}
     for split in splits:
         if split not in layout.files:
@@ -531,6 +542,19 @@ def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[
         path = task_dir / layout.files[split]
         if not path.is_file():
             raise InputFileError(f"task {spec.name!r}: split {split!r} needs {path}, which does not exist")
+        out[split] = path
+    return out
+
+
+def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[str]):
+    """Load a task from a directory in the original GLUE TSV layout (``glue_data/`` of GLUE's script)."""
+    import datasets
+
+    files = task_files(spec, data_dir, splits)  # raises for a task without a GLUE layout
+    layout = LAYOUTS[spec.layout]
+    parse = _LabelParser(spec, spec.labels)
+    out = {}
+    for split, path in files.items():
         header, rows = _read_table(path, "\t", layout.header, csv.QUOTE_NONE)
         if not rows:
             raise GlueDataError(f"{path}: split {split!r} of task {spec.name!r} has no examples")

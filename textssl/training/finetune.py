@@ -43,6 +43,7 @@ from textssl.glue import (
     load_task,
     majority_baseline,
     parse_tasks,
+    task_files,
     task_spec_of,
 )
 
@@ -819,6 +820,8 @@ def run_glue_suite(
     task_overrides = {get_task(k).name: dict(v) for k, v in (task_overrides or {}).items()}
     model = str(model)
     check_checkpoint(model, need_weights=True)
+    for spec in specs:  # every task's files before the first task trains
+        task_files(spec, data_dir)
     if output_dir is not None:
         check_output_dir(
             output_dir,
