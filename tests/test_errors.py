@@ -218,6 +218,12 @@ def test_tokenizer_output_holding_its_input(capsys, tmp_path, corpus):
           untouched=(tmp_path,))  # fmt: skip
 
 
+def test_output_under_a_file(capsys, root, model, glue, tmp_path, corpus):
+    # checked before training: the finetuned model would otherwise be lost at the end
+    fails(capsys, finetune_argv(model, glue, "--output", str(corpus / "ft")), "is a file, so the directory cannot",
+          untouched=(root, tmp_path))  # fmt: skip
+
+
 def test_data_synthetic_output_not_empty(capsys, tmp_path):
     (tmp_path / "mine.txt").write_text("keep me")
     fails(capsys, ["data", "synthetic", "--output", str(tmp_path), "--docs", "10"], "not empty",
@@ -653,6 +659,12 @@ def test_tokenizer_max_length(capsys, tmp_path, corpus):
         capsys, [*argv, "--output", str(tmp_path / "tok")], "--max-length must be >= 1", untouched=(tmp_path,)
     )
     assert not (tmp_path / "tok").exists()
+
+
+def test_prepare_cache_dir_is_a_file(capsys, tmp_path, corpus):
+    argv = ["data", "prepare", "--input", str(corpus), "--tokenizer", "wordpiece", "--max-length", "16"]
+    fails(capsys, [*argv, "--output", str(tmp_path / "out"), "--cache-dir", str(corpus)], "--cache-dir",
+          "is a file", untouched=(tmp_path,))  # fmt: skip
 
 
 def test_synthetic_negative_valid_docs(capsys, tmp_path):

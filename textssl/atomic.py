@@ -99,6 +99,26 @@ def _overlap(out: Path, source: Path, inside: bool) -> str | None:
     return None
 
 
+def _check_writable(out: Path, option: str) -> None:
+    """Fail before any work when ``out`` cannot be created: try a temporary directory next to it (in its nearest
+    existing ancestor; removed at once), which is where :func:`atomic_dir` builds the output."""
+    from textssl.errors import InputFileError
+
+    base = out.absolute().parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise InputFileError(f"{option} {out}: {base} is a file, so the directory cannot be created there")
+    try:
+        probe = tempfile.mkdtemp(prefix=".textssl-probe-", dir=base)
+    except OSError as exc:
+        raise InputFileError(
+            f"{option} {out}: cannot create a directory in {base} ({exc.strerror or exc})",
+            hint="choose a location you can write to",
+        ) from None
+    os.rmdir(probe)
+
+
 def check_output_dir(
     target: str | os.PathLike,
     *,
@@ -152,4 +172,5 @@ def check_output_dir(
                 f"{option} {out}: directory exists and is not empty ({shown})",
                 hint=f"pass {flag} to replace it, or choose another directory",
             )
+    _check_writable(out, option)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from textssl.data.packing import PACK_MODES
 from textssl.data.readers import DEFAULT_MAX_LINE_CHARS, DOC_MODES, ENCODING_ERRORS
@@ -78,6 +79,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_prepare(args: argparse.Namespace) -> int:
     from textssl.data.prepare import prepare_dataset
 
+    if args.cache_dir is not None and Path(args.cache_dir).exists() and not Path(args.cache_dir).is_dir():
+        raise ConfigError(f"--cache-dir {args.cache_dir}: is a file; give a directory for the datasets cache")
     source = args.input[0] if len(args.input) == 1 else args.input
     _, summary = prepare_dataset(
         source,
