@@ -68,7 +68,7 @@ def test_output_is_atomic(tmp_path: Path, corpus: Path, wordpiece, monkeypatch: 
     out = tmp_path / "out"
     prepare_dataset(corpus, wordpiece, 16, cache_dir=tmp_path / "cache", output_dir=out)
     before = sorted(p.name for p in out.iterdir())
-    with pytest.raises(ValueError, match="not empty; pass overwrite=True"):
+    with pytest.raises(FileExistsError, match="not empty.*pass overwrite=True"):
         prepare_dataset(corpus, wordpiece, 16, cache_dir=tmp_path / "cache", output_dir=out)
 
     def broken_save(self, path, *args, **kwargs):

@@ -159,27 +159,57 @@ class TaskSpec:
             raise ConfigError(
                 f"task {name!r}: unknown metric set {metric_set!r}; choose one of {', '.join(METRIC_SETS)}"
             )
-        if regression != (metric_set == "pearson_spearman"):
-            raise ConfigError(
-                f"task {name!r}: metric set {metric_set!r} does not fit a "
-                f"{'regression' if regression else 'classification'} task"
-            )
         main_metric = main_metric or METRIC_SETS[metric_set][-1]
         if main_metric not in METRIC_SETS[metric_set]:
             raise ConfigError(
                 f"task {name!r}: main_metric {main_metric!r} is not reported by metric set {metric_set!r} "
                 f"({', '.join(METRIC_SETS[metric_set])})"
             )
-        return cls(
-            name=name,
-            num_texts=len(text_columns),
-            labels=None if regression else (tuple(str(x) for x in labels) if labels else ()),
-            metric_set=metric_set,
-            main_metric=main_metric,
-            text_columns=text_columns,
-            label_column=label_column,
-            description="own task",
+        return check_metric_fits(
+            cls(
+                name=name,
+                num_texts=len(text_columns),
+                labels=None if regression else (tuple(str(x) for x in labels) if labels else ()),
+                metric_set=metric_set,
+                main_metric=main_metric,
+                text_columns=text_columns,
+                label_column=label_column,
+                description="own task",
+            )
         )
+
+
+def check_metric_fits(spec: TaskSpec) -> TaskSpec:
+    """Check that ``spec``'s metric set can be computed for its labels; return ``spec``.
+
+    Run before any training (a metric that cannot be computed would otherwise fail after the first epoch):
+    ``pearson_spearman`` needs a regression task and the others a classification task; ``accuracy_f1``
+    (binary F1 of class 1) needs exactly two labels; a classifier needs at least two. An empty label set
+    (an own task whose labels are read from its training file) is checked once the data is loaded.
+    """
+    if spec.is_regression != (spec.metric_set == "pearson_spearman"):
+        kind = "regression" if spec.is_regression else "classification"
+        fix = "--metric pearson_spearman" if spec.is_regression else "--regression, or another --metric"
+        raise ConfigError(
+            f"task {spec.name!r}: metric set {spec.metric_set!r} does not fit a {kind} task",
+            hint=f"pass {fix}",
+        )
+    labels = spec.labels or ()
+    if spec.is_regression or not labels:
+        return spec
+    shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+    if len(labels) < 2:
+        raise DataError(
+            f"task {spec.name!r} has a single label ({shown}); a classifier needs at least two",
+            hint="check --label-column and --labels, or the labels in the training file",
+        )
+    if spec.metric_set == "accuracy_f1" and len(labels) != 2:
+        raise ConfigError(
+            f"task {spec.name!r}: metric set 'accuracy_f1' needs exactly 2 labels (F1 of the second label); "
+            f"the task has {len(labels)} ({shown})",
+            hint="use --metric accuracy or --metric matthews_correlation for more than two classes",
+        )
+    return spec
 
 
 @dataclass(frozen=True)
@@ -364,7 +394,18 @@ def load_hub(spec: TaskSpec, splits: Sequence[str]):
             f"task {spec.name!r} is not on the Hub; pass --data-dir with its {spec.dir_name}/ folder "
             "(synthetic tasks are written by textssl.data.synthetic.write_tasks)"
         )
-    raw = datasets.load_dataset(HUB_DATASET, spec.hub_config)
+    try:
+        raw = datasets.load_dataset(HUB_DATASET, spec.hub_config)
+    except Exception as exc:  # network errors become one line; anything else is a bug and keeps its trace
+        from textssl.hub import hub_error, hub_unreachable
+
+        if not hub_unreachable(exc):
+            raise
+        raise hub_error(
+            f"download the task {spec.name!r} ({HUB_DATASET}, config {spec.hub_config})",
+            exc,
+            f"pass --data-dir with a local GLUE-layout directory holding {spec.dir_name}/, or data_dir=... in Python",
+        ) from None
     columns = HUB_COLUMNS[spec.hub_config]
     out = {}
     for split in splits:
@@ -409,14 +450,48 @@ def resolve_task_dir(spec: TaskSpec, data_dir: str | os.PathLike) -> Path:
 
 def _read_table(path: Path, delimiter: str, header: bool, quoting: int) -> tuple[list[str] | None, list]:
     """Read a delimited file into (header, [(line_number, row), ...]), skipping blank lines."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:  # utf-8-sig strips MRPC's BOM
-        reader = csv.reader(fh, delimiter=delimiter, quoting=quoting)
-        rows = [(reader.line_num, row) for row in reader if row and any(cell.strip() for cell in row)]
+    rows: list = []
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # utf-8-sig strips MRPC's BOM
+            reader = csv.reader(fh, delimiter=delimiter, quoting=quoting)
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    rows.append((reader.line_num, row))
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
+    except csv.Error as exc:
+        kind = "TSV" if delimiter == "\t" else "CSV"
+        raise GlueDataError(f"{path}:{reader.line_num}: malformed {kind} ({exc})") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     if not header:
         return None, rows
     if not rows:
         raise GlueDataError(f"{path}: the file is empty (expected a header line)")
     return [c.strip() for c in rows[0][1]], rows[1:]
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> GlueDataError:
+    """One line naming the first line of ``path`` that is not UTF-8 (the decoder reads ahead in blocks)."""
+    with open(path, "rb") as fh:
+        line_num = next((n for n, raw in enumerate(fh, 1) if not _decodes(raw)), 0)
+    return GlueDataError(f"{path}:{line_num}: not UTF-8 text ({exc.reason})", hint="save the file as UTF-8")
+
+
+def _decodes(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8_lines(fh, path: Path):
+    """Number and yield the lines of a text file, turning a decoding error into one line naming the file."""
+    try:
+        yield from enumerate(fh, 1)
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
 
 
 def _column_index(header: list[str] | None, column: Any, path: Path, task: str) -> int:
@@ -459,15 +534,26 @@ class _LabelParser:
         )
 
 
-def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[str]):
-    """Load a task from a directory in the original GLUE TSV layout (``glue_data/`` of GLUE's script)."""
-    import datasets
+def task_files(
+    spec: TaskSpec, data_dir: str | os.PathLike | None, splits: Sequence[str] | None = None
+) -> dict[str, Path]:
+    """The TSV file of each split of a GLUE-layout task, checked to exist (nothing is read).
 
+    Lets a suite check every task's data before training the first one. With ``data_dir=None`` it checks only that
+    the task can come from the Hub.
+    """
+    splits = tuple(splits) if splits is not None else ("train", *spec.eval_splits)
+    if data_dir is None:
+        if spec.hub_config is None and not spec.text_columns:
+            raise ConfigError(
+                f"task {spec.name!r} is not on the Hub; pass --data-dir with its {spec.dir_name}/ folder "
+                "(synthetic tasks are written by textssl.data.synthetic.write_tasks)"
+            )
+        return {}
     if spec.layout is None:
         raise ConfigError(f"task {spec.name!r} has no GLUE layout; pass data_files for an own task")
     layout = LAYOUTS[spec.layout]
     task_dir = resolve_task_dir(spec, data_dir)
-    parse = _LabelParser(spec, spec.labels)
     out = {}
     for split in splits:
         if split not in layout.files:
@@ -477,7 +563,22 @@ def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[
         path = task_dir / layout.files[split]
         if not path.is_file():
             raise InputFileError(f"task {spec.name!r}: split {split!r} needs {path}, which does not exist")
+        out[split] = path
+    return out
+
+
+def load_glue_dir(spec: TaskSpec, data_dir: str | os.PathLike, splits: Sequence[str]):
+    """Load a task from a directory in the original GLUE TSV layout (``glue_data/`` of GLUE's script)."""
+    import datasets
+
+    files = task_files(spec, data_dir, splits)  # raises for a task without a GLUE layout
+    layout = LAYOUTS[spec.layout]
+    parse = _LabelParser(spec, spec.labels)
+    out = {}
+    for split, path in files.items():
         header, rows = _read_table(path, "\t", layout.header, csv.QUOTE_NONE)
+        if not rows:
+            raise GlueDataError(f"{path}: split {split!r} of task {spec.name!r} has no examples")
         text_idx = [_column_index(header, c, path, spec.name) for c in layout.text]
         label_idx = _column_index(header, layout.label, path, spec.name)
         need = max(*text_idx, label_idx) + 1
@@ -502,8 +603,12 @@ def _read_records(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
         records = []
-        with open(path, encoding="utf-8") as fh:
-            for line_num, line in enumerate(fh, 1):
+        try:
+            fh = open(path, encoding="utf-8")
+        except OSError as exc:
+            raise InputFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+        with fh:
+            for line_num, line in _utf8_lines(fh, path):
                 if not line.strip():
                     continue
                 try:
@@ -549,6 +654,8 @@ def load_files(
         if not path.is_file():
             raise InputFileError(f"task {spec.name!r}: the {split} file {path} does not exist")
         columns, records = _read_records(path)
+        if not records:
+            raise GlueDataError(f"{path}: the {split} file of task {spec.name!r} has no examples")
         missing = [c for c in (*spec.text_columns, spec.label_column) if c not in columns]
         if missing:
             raise GlueDataError(

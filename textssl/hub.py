@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from textssl.atomic import write_atomic
-from textssl.errors import ConfigError, InputFileError
+from textssl.errors import ConfigError, HubError, InputFileError
 
 logger = logging.getLogger(__name__)
 
@@ -726,6 +726,93 @@ def write_model_card(model_dir: str | os.PathLike, **kwargs: Any) -> Path:
     return write_atomic(mdir / "README.md", str(card))
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Network errors: one line naming what could not be fetched and the local alternative, never the token.
+
+_NETWORK_ERROR_NAMES = {
+    "OfflineModeIsEnabled",
+    "LocalEntryNotFoundError",
+    "ConnectError",
+    "ConnectTimeout",
+    "ConnectionError",
+    "ReadTimeout",
+    "Timeout",
+    "TimeoutException",
+    "NetworkError",
+    "TransportError",
+    "ProxyError",
+    "SSLError",
+    "gaierror",
+}
+_NETWORK_PHRASES = (
+    "couldn't connect",
+    "couldn't reach",
+    "offline mode",
+    "outgoing traffic has been disabled",
+)
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and not any(exc is s for s in seen):
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def hub_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) means the Hub could not be reached at all:
+    offline mode (``HF_HUB_OFFLINE=1``), no network, DNS failure, a timeout, or a file not in the local cache."""
+    for e in _chain(exc):
+        if isinstance(e, (ConnectionError, TimeoutError)) and not isinstance(e, HubError):
+            return True
+        if any(t.__name__ in _NETWORK_ERROR_NAMES for t in type(e).__mro__):
+            return True
+        if any(phrase in str(e).lower() for phrase in _NETWORK_PHRASES):
+            return True
+    return False
+
+
+def hub_error(what: str, exc: BaseException, hint: str) -> HubError:
+    """A one-line :class:`~textssl.errors.HubError`: the Hub is unreachable, so ``what`` failed; ``hint`` names
+    the local alternative. Only the exception's class name is kept (its text can hold URLs, never needed here)."""
+    names = [type(e).__name__ for e in _chain(exc)]
+    cause = next((n for n in names if n in _NETWORK_ERROR_NAMES), names[-1] if names else "error")
+    return HubError(
+        f"the Hugging Face Hub is unreachable (offline mode or no network; {cause}): could not {what}",
+        hint=hint,
+    )
+
+
+def require_online(what: str, hint: str) -> None:
+    """Raise the one-line :class:`HubError` at once when offline mode (``HF_HUB_OFFLINE=1``) is on, before any
+    work or file write that would only be followed by a failed network call."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:  # read from HF_HUB_OFFLINE when huggingface_hub is imported
+        raise HubError(
+            f"the Hugging Face Hub is unreachable (offline mode: HF_HUB_OFFLINE is set): could not {what}",
+            hint=hint,
+        )
+
+
+def _refused(what: str, exc: BaseException) -> HubError | None:
+    """A one-line :class:`HubError` for an HTTP error answer of the Hub (bad token, no access, no such repo)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if status is None:
+        return None
+    hints = {
+        401: "the token was not accepted: set HF_TOKEN to a valid token with write access, or run `hf auth login`",
+        403: "the token may not write to this repository: check the name and the token's permissions",
+        404: "check the repository id (user-or-org/name)",
+    }
+    return HubError(
+        f"the Hugging Face Hub refused to {what} (HTTP {status} {type(exc).__name__})",
+        hint=hints.get(status, "check the repository id and your token, then try again"),
+    )
+
+
 def _resolve_token(token: str | None) -> str:
     if token:
         return token
@@ -768,20 +855,35 @@ def push_to_hub(
         raise InputFileError(f"push: {path} is not a directory")
     if not _REPO_ID.match(repo_id or ""):
         raise ConfigError(f"--repo-id {repo_id!r}: expected 'user-or-org/name'")
+    require_online(f"push {path} to {repo_id}", "unset HF_HUB_OFFLINE and connect to the network to push")
     if not (path / "README.md").is_file():
         logger.warning("%s has no README.md model card; write one with textssl.hub.write_model_card", path)
     api = HfApi(endpoint=endpoint, token=_resolve_token(token))
     if update_card and (path / "README.md").is_file():
         write_model_card(path, repo_id=repo_id)
-    url = api.create_repo(repo_id, private=private, exist_ok=exist_ok, repo_type="model")
-    logger.info("uploading %s to %s", path, url)
-    info = api.upload_folder(
-        repo_id=repo_id,
-        folder_path=str(path),
-        commit_message=commit_message,
-        repo_type="model",
-        ignore_patterns=list(ignore_patterns) if ignore_patterns else None,
-    )
+    step = f"create the repository {repo_id}"
+    try:
+        url = api.create_repo(repo_id, private=private, exist_ok=exist_ok, repo_type="model")
+        logger.info("uploading %s to %s", path, url)
+        step = f"upload {path} to {repo_id}"
+        info = api.upload_folder(
+            repo_id=repo_id,
+            folder_path=str(path),
+            commit_message=commit_message,
+            repo_type="model",
+            ignore_patterns=list(ignore_patterns) if ignore_patterns else None,
+        )
+    except Exception as exc:  # network and HTTP errors become one line; anything else is a bug
+        if hub_unreachable(exc):
+            raise hub_error(
+                step,
+                exc,
+                "connect to the network and unset HF_HUB_OFFLINE to push; the folder stays as it is",
+            ) from None
+        refused = _refused(step, exc)
+        if refused is not None:
+            raise refused from None
+        raise
     commit_url = getattr(info, "commit_url", None) or str(info)
     logger.info("pushed %s -> %s", path, commit_url)
     return commit_url

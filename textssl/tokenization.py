@@ -28,6 +28,16 @@ from textssl.errors import ConfigError
 
 TOKENIZER_KINDS = ("wordpiece", "bpe", "unigram")
 NUM_SENTINELS = 100
+# Files one of which every saved tokenizer directory holds (fast, WordPiece, BPE and SentencePiece tokenizers).
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "tokenizer.model",
+    "sentencepiece.bpe.model",
+)
 
 _SPECIALS = {
     "wordpiece": {
@@ -230,23 +240,74 @@ def shipped_tokenizer_dir(kind: str) -> Iterator[Path]:
         yield Path(tmp)
 
 
+def _looks_local(name: str) -> bool:
+    """Whether ``name`` can only be a filesystem path (a Hub id is ``name`` or ``owner/name``)."""
+    return (
+        name.startswith(("/", "./", "../", "~", ".\\"))
+        or name in (".", "..")
+        or name.count("/") > 1
+        or "\\" in name
+        or Path(name).exists()
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def load_tokenizer(name_or_path: str = "wordpiece", trust_remote_code: bool = False):
     """Load a tokenizer: a shipped name, a local directory, or a Hub model id (never remote code by default).
 
     A shipped name (``wordpiece``, ``bpe``, ``unigram``) wins unless a directory of that name exists here.
+    A local path that does not exist, is a file or holds no tokenizer raises
+    :class:`~textssl.errors.InputFileError`; a Hub id without network :class:`~textssl.errors.HubError`.
     """
     from transformers import AutoTokenizer
 
+    from textssl.errors import InputFileError
+
+    name = str(name_or_path)
+    shipped = f"a tokenizer directory, or one of the shipped names: {', '.join(TOKENIZER_KINDS)}"
+    path = name
+    local = _looks_local(name)
+    if local:
+        if not Path(path).expanduser().exists():
+            raise InputFileError(f"tokenizer {name}: no such directory", hint=f"pass {shipped}")
+        if not Path(path).expanduser().is_dir():
+            raise InputFileError(
+                f"tokenizer {name}: is a file; a tokenizer is a directory (tokenizer.json, "
+                "tokenizer_config.json ...)",
+                hint=f"pass {shipped}",
+            )
+        path = str(Path(path).expanduser())
+        if not any((Path(path) / f).is_file() for f in TOKENIZER_FILES):
+            raise InputFileError(
+                f"tokenizer {name}: the directory has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])} ...)",
+                hint=f"pass {shipped}",
+            )
     try:
         if name_or_path in TOKENIZER_KINDS and not Path(name_or_path).exists():
-            with shipped_tokenizer_dir(name_or_path) as path:
-                return AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
-        return AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+            with shipped_tokenizer_dir(name_or_path) as shipped_path:
+                return AutoTokenizer.from_pretrained(str(shipped_path), trust_remote_code=trust_remote_code)
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
+        if local or Path(path).is_dir():
+            raise InputFileError(
+                f"tokenizer {name}: not a usable tokenizer directory ({_first_line(exc)})",
+                hint=f"pass {shipped}",
+            ) from exc
+        from textssl.hub import hub_error, hub_unreachable
+
+        if hub_unreachable(exc):
+            raise hub_error(
+                f"download the tokenizer {name!r} (no local directory of that name exists)",
+                exc,
+                f"use {shipped}",
+            ) from exc
         raise TokenizerError(
-            f"could not load tokenizer {name_or_path!r}: {exc}\n"
-            f"Pass one of the shipped names ({', '.join(TOKENIZER_KINDS)}), a local tokenizer directory, "
-            "or a Hub model id (the Hub needs network access)."
+            f"could not load tokenizer {name!r}: {_first_line(exc)}",
+            hint=f"pass {shipped}, or a Hub model id (the Hub needs network access)",
         ) from exc
 
 

@@ -158,7 +158,14 @@ def read_text(arg: str) -> str:
         path = Path(arg)
         looks_like_path = "\n" not in arg and len(arg) < 4096
         if looks_like_path and path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace")
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise InputFileError(
+                    f"TEXT_OR_FILE {arg}: cannot read the file ({exc.strerror or exc})"
+                ) from None
+        elif looks_like_path and path.is_dir():
+            raise InputFileError(f"TEXT_OR_FILE {arg}: is a directory; pass a text file or the text itself")
         elif looks_like_path and path.suffix in (".txt", ".md") and " " not in arg:
             raise InputFileError(f"TEXT_OR_FILE {arg}: no such file (pass the text itself in quotes)")
         else:
@@ -357,6 +364,8 @@ def run_corrupt(args: argparse.Namespace) -> int:
 
     if args.max_length < 2:
         raise ConfigError(f"--max-length must be at least 2, got {args.max_length}")
+    if args.step < 0:
+        raise ConfigError(f"--step must be >= 0 (the training step a rate schedule reads), got {args.step}")
     strategy = build(args.strategy, args.param)
     tok_name = args.tokenizer or _default_tokenizer(args.strategy)
     tokenizer = load_tokenizer(tok_name)

@@ -81,6 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_prepare(args: argparse.Namespace) -> int:
     from textssl.data.prepare import prepare_dataset
 
+    if args.cache_dir is not None and Path(args.cache_dir).exists() and not Path(args.cache_dir).is_dir():
+        raise ConfigError(f"--cache-dir {args.cache_dir}: is a file; give a directory for the datasets cache")
     source = args.input[0] if len(args.input) == 1 else args.input
     _, summary = prepare_dataset(
         source,
@@ -106,18 +108,14 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def run_synthetic(args: argparse.Namespace) -> int:
-    from textssl.atomic import atomic_dir
+    from textssl.atomic import atomic_dir, check_output_dir
     from textssl.data.synthetic import write_corpus, write_tasks
 
     if args.docs < 1:
         raise ConfigError(f"--docs must be >= 1, got {args.docs}")
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--output {out}: exists and is a file; give a directory path")
-    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
-        raise ConfigError(
-            f"--output {out}: directory exists and is not empty; pass --overwrite or another path"
-        )
+    if args.valid_docs is not None and args.valid_docs < 0:
+        raise ConfigError(f"--valid-docs must be >= 0 (0: no valid.txt), got {args.valid_docs}")
+    out = check_output_dir(args.output, overwrite=args.overwrite)
     if args.valid_docs is None:
         args.valid_docs = max(1, args.docs // 10)
     start = time.perf_counter()

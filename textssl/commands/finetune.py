@@ -157,6 +157,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--push-to-hub", metavar="REPO_ID", help="push --output-dir to this Hub repo (token: HF_TOKEN)"
     )
+    add_switch(
+        p,
+        "--overwrite",
+        "replace a non-empty --output-dir directory (never allowed for the --model directory)",
+    )
     add_protocol_arguments(p)
     add_underscore_aliases(p)
     p.set_defaults(func=run)
@@ -168,6 +173,12 @@ def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.push_to_hub and not args.output:
         raise ConfigError("--push-to-hub needs --output-dir (the directory to push)")
+    if args.push_to_hub:  # offline: say so before training, not after
+        from textssl.hub import require_online
+
+        require_online(
+            f"push {args.output} to {args.push_to_hub}", "unset HF_HUB_OFFLINE, or drop --push-to-hub"
+        )
     spec, data_files = task_from_args(args)
     config, overrides, _ = protocol_from_args(args)
     config = config.replace(**overrides.get(spec.name, {}))
@@ -182,6 +193,7 @@ def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
         config=config,
         tokenizer=args.tokenizer,
         show_progress=args.progress,
+        overwrite=getattr(args, "overwrite", False),
     )
 
 

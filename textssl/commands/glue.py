@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from textssl.commands.finetune import add_protocol_arguments, protocol_from_args
-from textssl.commands.flags import add_output_dir, add_underscore_aliases
+from textssl.commands.flags import add_output_dir, add_switch, add_underscore_aliases
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--baseline", choices=("random-init",), help="also finetune the same architecture from random init"
     )
     add_output_dir(p, "directory for results.json, results.md, results.png (and tb/)", required=True)
+    add_switch(p, "--overwrite", "write into a non-empty --output-dir (replaces only results.json/.md/.png)")
     add_protocol_arguments(p)
     add_underscore_aliases(p)
     p.set_defaults(func=run)
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         task_overrides=overrides,
         tokenizer=args.tokenizer,
         show_progress=args.progress,
+        overwrite=args.overwrite,
     )
     out = Path(args.output)
     print((out / "results.md").read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from textssl.commands.flags import add_output_dir, add_underscore_aliases
+from textssl.commands.flags import add_output_dir, add_switch, add_underscore_aliases
 from textssl.errors import ConfigError
 from textssl.glue import SYNTHETIC_TASKS
 
@@ -49,6 +49,10 @@ PRETRAIN = dict(
 # Finetuning: one protocol for every task and both twins (no per-task tuning), sized so the whole job stays
 # near 5 minutes; batch 16 gives twice the updates of the package default for the same compute.
 FINETUNE = dict(learning_rate=5e-4, epochs=5, batch_size=16)
+# What a run writes under --output. MARKER says "a quickstart wrote this directory": a rerun into it replaces
+# these folders without --overwrite; any other non-empty directory needs --overwrite.
+SUBDIRS = ("tasks", "tokenizer", "pretrain", "glue")
+MARKER = ".textssl-quickstart"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--documents", type=int, default=SYNTHETIC_DOCS, help="size of the generated pretraining corpus"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the corpus, tasks and pretraining (0)")
+    add_switch(
+        p,
+        "--overwrite",
+        "write into a non-empty --output-dir that an earlier quickstart did not create (replaces its "
+        f"{', '.join(s + '/' for s in SUBDIRS)} folders)",
+    )
     add_underscore_aliases(p)
     p.set_defaults(func=run)
 
@@ -97,6 +107,28 @@ def check_args(args: argparse.Namespace) -> list[str]:
     return tasks
 
 
+def prepare_output(output: str, overwrite: bool = False) -> Path:
+    """Claim ``output`` for this run: refuse a non-empty directory no quickstart wrote (unless ``overwrite``),
+    then mark it as quickstart's and remove the folders an earlier run left there (:data:`SUBDIRS`, no others).
+    """
+    import json
+    import shutil
+
+    from textssl.atomic import check_output_dir, write_atomic
+
+    out = check_output_dir(output, overwrite=overwrite, marker=MARKER)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(
+        out / MARKER, json.dumps({"written_by": "textssl quickstart", "folders": list(SUBDIRS)}) + "\n"
+    )
+    for name in SUBDIRS:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+        elif (out / name).exists():
+            (out / name).unlink()
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from textssl.data.synthetic import generate_corpus, write_tasks
     from textssl.tokenization import train_tokenizer
@@ -105,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     from textssl.training.pretrain import pretrain
 
     tasks = check_args(args)
-    out = Path(args.output)
+    out = prepare_output(args.output, args.overwrite)
     start = time.perf_counter()
     tasks_dir = out / "tasks"
     write_tasks(tasks_dir, seed=args.seed)

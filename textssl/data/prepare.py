@@ -148,7 +148,13 @@ def prepare_dataset(
         raise ConfigError(f"mode={mode!r}; choose one of {', '.join(PACK_MODES)}")
     check_max_length(max_length, max_positions)
     if output_dir is not None:
-        _check_output(Path(output_dir), overwrite)
+        sources = source if isinstance(source, (list, tuple)) else [source]
+        _check_output(
+            Path(output_dir),
+            overwrite,
+            [("--input", x) for x in sources if isinstance(x, (str, os.PathLike))]
+            + ([("--tokenizer", tokenizer)] if isinstance(tokenizer, (str, os.PathLike)) else []),
+        )
     tok, tok_name = _load_tok(tokenizer)
     pad_id = _pad_id(tok, mode)
     with main_process_first(accelerator):
@@ -191,13 +197,12 @@ def _source_name(source: Any) -> str:
     return os.fspath(source) if isinstance(source, (str, os.PathLike)) else repr(source)
 
 
-def _check_output(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--output {out}: exists and is a file; give a directory path")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(
-            f"--output {out}: directory exists and is not empty; pass overwrite=True (--overwrite) or another path"
-        )
+def _check_output(out: Path, overwrite: bool, inputs: list | None = None) -> None:
+    """The shared output check (:func:`textssl.atomic.check_output_dir`): refuse a file, a non-empty directory
+    without ``overwrite``, and an output that is or contains an input."""
+    from textssl.atomic import check_output_dir
+
+    check_output_dir(out, overwrite=overwrite, flag="overwrite=True (--overwrite)", inputs=inputs or ())
 
 
 def save_prepared(

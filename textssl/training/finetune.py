@@ -33,15 +33,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textssl.atomic import atomic_dir, atomic_file, write_atomic
+from textssl.atomic import atomic_dir, atomic_file, check_output_dir, write_atomic
 from textssl.errors import ConfigError, InputFileError
 from textssl.glue import (
     HUB_DATASET,
     TaskSpec,
+    check_metric_fits,
     get_task,
     load_task,
     majority_baseline,
     parse_tasks,
+    task_files,
     task_spec_of,
 )
 
@@ -49,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 PRETRAINED, RANDOM_INIT = "pretrained", "random-init"
 BASELINES = (RANDOM_INIT,)
+RESULT_FILES = ("results.json", "results.md", "results.png")  # what run_glue_suite writes into its output_dir
 WEIGHT_FILES = (
     "model.safetensors",
     "model.safetensors.index.json",
@@ -150,11 +153,35 @@ def load_protocol(
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"--config {path}: no such file")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--config {path}: not UTF-8 text ({exc.reason})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"--config {path}:{where}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--config {path}: expected a mapping of options at the top level")
     overrides = data.pop("task_overrides", None) or {}
     extra = {k: data.pop(k) for k in ("tasks", "seeds", "baseline") if k in data}
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise ConfigError(
+            f"--config {path}: task_overrides must map task names to options ({{sst2: {{epochs: 3}}}})"
+        )
+    if "tasks" in extra and not (
+        isinstance(extra["tasks"], str)
+        or (isinstance(extra["tasks"], list) and all(isinstance(t, str) for t in extra["tasks"]))
+    ):
+        raise ConfigError(f"--config {path}: tasks must be a list of task names or a comma-separated string")
+    seeds = extra.get("seeds")
+    if seeds is not None and not (
+        (isinstance(seeds, int) and not isinstance(seeds, bool))
+        or isinstance(seeds, str)
+        or (isinstance(seeds, list) and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds))
+    ):
+        raise ConfigError(f"--config {path}: seeds must be a count (3) or a list of integers ([0, 1, 2])")
     try:
         config = FinetuneConfig.from_dict(data)
         for task, values in overrides.items():
@@ -173,10 +200,23 @@ def check_checkpoint(model_name_or_path: str | os.PathLike, need_weights: bool =
     """Fail early, with a fix, when a local checkpoint directory lacks its config or weights."""
     path = Path(model_name_or_path)
     if path.is_dir():
-        if not (path / "config.json").is_file():
+        config = path / "config.json"
+        if not config.is_file():
             raise InputFileError(
                 f"--model {path}: the checkpoint directory has no config.json; pass a directory written by "
                 "save_pretrained (e.g. a textssl pretrain checkpoint) or a Hub model id"
+            )
+        try:
+            data = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputFileError(
+                f"--model {path}: {config} is not readable JSON ({exc})",
+                hint="the checkpoint is damaged; save it again or use another checkpoint",
+            ) from None
+        if not isinstance(data, dict) or "model_type" not in data:
+            raise InputFileError(
+                f"--model {path}: {config} has no 'model_type'; it is not a transformers model config",
+                hint="pass a directory written by save_pretrained (e.g. a textssl pretrain checkpoint's model/)",
             )
         if need_weights and not any((path / f).is_file() for f in WEIGHT_FILES):
             raise InputFileError(
@@ -184,12 +224,53 @@ def check_checkpoint(model_name_or_path: str | os.PathLike, need_weights: bool =
                 f"({' or '.join(WEIGHT_FILES[:2])}); use --baseline random-init / random_init=True to "
                 "finetune the architecture from scratch"
             )
+        if need_weights and (path / "model.safetensors").is_file():
+            _check_safetensors(path / "model.safetensors", path)
+    elif path.exists():
+        raise InputFileError(
+            f"--model {path}: is a file; pass a checkpoint directory (config.json and weights) or a Hub model id"
+        )
     elif (
         path.is_absolute()
-        or str(model_name_or_path).startswith(".")
+        or str(model_name_or_path).startswith((".", "~"))
         or str(model_name_or_path).count("/") > 1
     ):
         raise InputFileError(f"--model {model_name_or_path}: no such checkpoint directory")
+
+
+def _check_safetensors(weights: Path, model: Path) -> None:
+    """Read the safetensors header (not the tensors): a truncated or damaged file fails here, before any work."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="pt") as fh:
+            fh.keys()
+    except Exception as exc:
+        if not _is_load_error(exc):
+            raise
+        raise InputFileError(
+            f"--model {model}: cannot read the weights file {weights} ({_first_line(exc)})",
+            hint="the file is damaged or incomplete; save the checkpoint again or use another one",
+        ) from None
+
+
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's text, cut to ``limit`` characters (one-line errors stay one line)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _hub_model_error(model_name_or_path: str | os.PathLike, exc: BaseException):
+    """A HubError for a ``--model`` that is not on disk and could not be fetched, else ``None``."""
+    from textssl.hub import hub_error, hub_unreachable
+
+    if Path(model_name_or_path).exists() or not hub_unreachable(exc):
+        return None
+    return hub_error(
+        f"download the model {str(model_name_or_path)!r} (no local directory of that name exists)",
+        exc,
+        "pass a local checkpoint directory as --model, e.g. runs/NAME/model",
+    )
 
 
 def load_config(model_name_or_path: str | os.PathLike, **kwargs: Any):
@@ -199,7 +280,12 @@ def load_config(model_name_or_path: str | os.PathLike, **kwargs: Any):
     try:
         return AutoConfig.from_pretrained(str(model_name_or_path), **kwargs)
     except (OSError, ValueError) as exc:
-        raise InputFileError(f"--model {model_name_or_path}: could not load its config ({exc})") from None
+        hub = _hub_model_error(model_name_or_path, exc)
+        if hub is not None:
+            raise hub from None
+        raise InputFileError(
+            f"--model {model_name_or_path}: could not load its config ({_first_line(exc)})"
+        ) from None
 
 
 def load_tokenizer_for(model_name_or_path: str, tokenizer: str | None = None):
@@ -208,8 +294,13 @@ def load_tokenizer_for(model_name_or_path: str, tokenizer: str | None = None):
 
     try:
         tok = load_tokenizer(tokenizer or str(model_name_or_path))
-    except ValueError as exc:
-        raise ConfigError(f"{exc}\nThe checkpoint has no usable tokenizer: pass --tokenizer") from None
+    except (InputFileError, ConfigError) as exc:
+        if tokenizer:
+            raise
+        raise type(exc)(
+            f"--model {model_name_or_path}: the checkpoint has no usable tokenizer ({exc.message})",
+            hint="pass --tokenizer (the tokenizer used for pretraining)",
+        ) from None
     if tok.pad_token is None:  # GPT-2 / Llama tokenizers: pad with EOS (attention mask hides it)
         if tok.eos_token is None:
             raise ConfigError(
@@ -258,8 +349,17 @@ def load_classifier(
                 ignore_mismatched_sizes=True,
                 output_loading_info=True,
             )
-        except OSError as exc:
-            raise InputFileError(f"--model {path}: could not load its weights ({exc})") from None
+        except Exception as exc:  # a damaged or truncated weights file: name it; anything else is a bug
+            weights = next((Path(path) / f for f in WEIGHT_FILES if (Path(path) / f).is_file()), None)
+            hub = _hub_model_error(path, exc)
+            if hub is not None:
+                raise hub from None
+            if weights is None or not _is_load_error(exc):
+                raise
+            raise InputFileError(
+                f"--model {path}: cannot read the weights file {weights} ({_first_line(exc)})",
+                hint="the file is damaged or incomplete; save the checkpoint again or use another one",
+            ) from None
     new = sorted(
         set(info.get("missing_keys", ()))
         | {k[0] if isinstance(k, tuple) else k for k in info.get("mismatched_keys", ())}
@@ -272,6 +372,20 @@ def load_classifier(
         len(info.get("unexpected_keys", ())),
     )
     return model
+
+
+def _is_load_error(exc: BaseException) -> bool:
+    """Errors a damaged weights file causes: safetensors' header errors, torch.load's zip/pickle errors."""
+    import pickle
+
+    if any(t.__name__ == "SafetensorError" for t in type(exc).__mro__):
+        return True
+    if isinstance(exc, (OSError, EOFError, pickle.UnpicklingError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(
+        s in text for s in ("pytorchstreamreader", "zip archive", "checkpoint file")
+    )
 
 
 def check_vocab(config, tokenizer, path: str) -> None:
@@ -524,22 +638,24 @@ def _prepare(
 ):
     """Load (or take) the task data and the tokenizer, and tokenize once: shared by all seeds and baselines."""
     spec = get_task(task)
-    if dataset is None:
-        dataset = load_task(spec, data_dir=data_dir, data_files=data_files)
-    spec = task_spec_of(dataset, spec)
-    for split in ("train", *spec.eval_splits):
-        if split not in dataset:
-            raise ConfigError(
-                f"task {spec.name!r}: the data has no {split!r} split (it has {', '.join(dataset)})"
-            )
+    # The model and tokenizer first (cheap, and a wrong --model should not wait for the data), then the data;
+    # every check runs before any training.
     check_checkpoint(model_name_or_path, need_weights=False)
+    model_config = load_config(model_name_or_path)
     tok = (
         tokenizer
         if tokenizer is not None and not isinstance(tokenizer, str)
         else load_tokenizer_for(model_name_or_path, tokenizer)
     )
-    model_config = load_config(model_name_or_path)
     check_vocab(model_config, tok, str(model_name_or_path))
+    if dataset is None:
+        dataset = load_task(spec, data_dir=data_dir, data_files=data_files)
+    spec = check_metric_fits(task_spec_of(dataset, spec))
+    for split in ("train", *spec.eval_splits):
+        if split not in dataset:
+            raise ConfigError(
+                f"task {spec.name!r}: the data has no {split!r} split (it has {', '.join(dataset)})"
+            )
     max_length = usable_max_length(model_config, config.max_length)
     keep_types = (getattr(model_config, "type_vocab_size", 0) or 0) > 1
     from textssl.training.progress import is_terminal
@@ -577,6 +693,7 @@ def finetune(
     config: FinetuneConfig | None = None,
     tokenizer=None,
     show_progress: bool = True,
+    overwrite: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Finetune a checkpoint (directory or Hub id) on one task with one seed; return its dev metrics.
@@ -585,10 +702,23 @@ def finetune(
     ``dataset`` (a loaded ``DatasetDict``), ``data_files`` (own task), ``data_dir`` (GLUE layout) or the Hub.
     With ``output_dir`` the selected epoch's model, tokenizer, ``finetune_results.json`` and a model card
     (``README.md``: finetuned from which base model, its dev result as ``model-index``) are saved there.
+    ``output_dir`` must be absent or empty unless ``overwrite=True``, which replaces the whole directory
+    (atomically, once training is done); it may never be, contain or lie inside the input model directory, nor
+    be or contain the data (checked before any work: :func:`textssl.atomic.check_output_dir`).
     Returns a dict with ``task``, ``seed``, ``init``, ``main_metric``, ``score``, ``metrics`` (selected epoch),
     ``last_metrics``, ``best_epoch``, ``history`` and timings.
     """
     config = (config or FinetuneConfig()).replace(**overrides)
+    get_task(task)  # an unknown task name first, then the checkpoint: all before any work
+    check_checkpoint(model_name_or_path, need_weights=not random_init)
+    if output_dir is not None:
+        check_output_dir(
+            output_dir,
+            overwrite=overwrite,
+            models=[("--model", model_name_or_path)],
+            inputs=[("--data-dir", data_dir), *((f"--{k}-file", v) for k, v in (data_files or {}).items())]
+            + ([("--tokenizer", tokenizer)] if isinstance(tokenizer, (str, os.PathLike)) else []),
+        )
     spec, _, tok, tokenized = _prepare(
         str(model_name_or_path), task, config, data_dir, data_files, dataset, tokenizer, show_progress
     )
@@ -718,13 +848,16 @@ def run_glue_suite(
     task_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     tokenizer=None,
     show_progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Finetune ``model`` on every task with every seed (and, with ``baseline="random-init"``, the same
     architecture from random init under the same protocol); return and (with ``output_dir``) write the results.
 
     ``output_dir`` receives ``results.json`` (rewritten after each task, so a crash loses at most one task),
     ``results.md`` (markdown table: median over seeds, min-max spread, pretrained vs random init, majority
-    floor) and ``results.png`` (bar chart).
+    floor) and ``results.png`` (bar chart). A non-empty ``output_dir`` needs ``overwrite=True``, which replaces
+    those three files and leaves everything else there alone; the output may never be, contain or lie inside the
+    model directory, nor be or contain ``data_dir``.
     """
     if baseline is not None and baseline not in BASELINES:
         raise ConfigError(f"--baseline {baseline!r}: choose one of {', '.join(BASELINES)}")
@@ -734,6 +867,18 @@ def run_glue_suite(
     task_overrides = {get_task(k).name: dict(v) for k, v in (task_overrides or {}).items()}
     model = str(model)
     check_checkpoint(model, need_weights=True)
+    for spec in specs:  # every task's files before the first task trains
+        task_files(spec, data_dir)
+    if output_dir is not None:
+        check_output_dir(
+            output_dir,
+            overwrite=overwrite,
+            models=[("--model", model)],
+            inputs=[("--data-dir", data_dir)]
+            + ([("--tokenizer", tokenizer)] if isinstance(tokenizer, (str, os.PathLike)) else []),
+        )
+        for name in RESULT_FILES:  # with overwrite: an earlier run's report must not mix into this one
+            (Path(output_dir) / name).unlink(missing_ok=True)
     inits = [PRETRAINED] + ([baseline] if baseline else [])
     results: dict[str, Any] = {
         "model": model,
