@@ -15,6 +15,20 @@ but only on the masked 15% for textssl's sparse prediction.
 
     python benchmarks/pretrain_throughput.py                      # tiny and mini, 60 steps each
     python benchmarks/pretrain_throughput.py --sizes mini --steps 100
+
+Compare arms (``--arms`` and/or ``--compare-config``): the speed of the runs ``textssl compare`` makes. Each arm
+of a compare preset (default ``recipes/configs/compare_quick.yaml``; ``--arms`` replaces its arms) is resolved
+by textssl.compare itself (its arm parsing, per-arm options, trained vocabulary and cost model), then
+pretrained with exactly those options (same model, batch, length, tokenizer, lr schedule over the arm's budget)
+for ``--warmup`` + ``--steps`` steps. Reported per arm: real tokens/s over the timed steps, the training
+FLOPs per token the compare budget charges (textssl.compare.flops: sparse MLM head on masked positions,
+ELECTRA generator + discriminator, seq2seq encoder + decoder), the achieved FLOP/s (timed steps x the
+budget's FLOPs per step / time) and MFU against the measured (or ``--peak``) matmul peak. Training steps only:
+evaluation and checkpoint writes fall outside the timed window.
+
+    python benchmarks/pretrain_throughput.py --arms mlm,electra --steps 60
+    python benchmarks/pretrain_throughput.py --compare-config recipes/configs/compare_quick.yaml
+    python benchmarks/pretrain_throughput.py --arms mlm,electra --steps 3 --quick   # smoke test, < 1 min
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ from pathlib import Path
 
 import torch
 
+COMPARE_PRESET = Path(__file__).resolve().parents[1] / "recipes" / "configs" / "compare_quick.yaml"
 CORPUS = (
     Path(__file__).resolve().parents[2]
     / "shared"
@@ -174,6 +189,110 @@ def textssl_run(
     return result, trained.model
 
 
+def compare_arm_run(options: dict, budget_steps: int, warmup: int, steps: int, out: Path) -> dict:
+    """Pretrain one compare arm with its own options for ``warmup + steps`` steps; rate over the last ``steps``.
+
+    The run is the arm's compare run cut short: ``max_steps`` is the arm's budget (so the lr and masking
+    schedules are the compare run's) and ``stop_at_step`` ends it after the timed steps.
+    """
+    from textssl.training.config import load_config
+    from textssl.training.pretrain import pretrain
+    from textssl.training.reporting import read_log
+
+    stop = warmup + steps
+    cfg = load_config(
+        overrides={
+            **options,
+            "output_dir": str(out),
+            "max_steps": max(budget_steps, stop),
+            "stop_at_step": stop,
+            "resume": None,
+            "log_every": 1,
+            "eval_every": 10**9,
+            "eval_batches": 1,
+            "save_every": 10**9,
+            "report_to": "none",
+            "progress": False,
+            "push_to_hub": False,
+        }
+    )
+    pretrain(cfg)
+    records = {r["step"]: r for r in read_log(out / "log.jsonl") if "loss" in r and "event" not in r}
+    first, last = records[warmup] if warmup else {"step": 0, "tokens": 0, "elapsed": 0.0}, records[stop]
+    seconds = last["elapsed"] - first["elapsed"]
+    return {
+        "steps_timed": last["step"] - first["step"],
+        "seconds": seconds,
+        "tokens_per_s": (last["tokens"] - first["tokens"]) / seconds,
+        "train_loss": last["loss"],
+    }
+
+
+def compare_arms(args: argparse.Namespace) -> int:
+    """The compare-arms mode: each arm of a compare preset, timed with textssl.compare's own FLOPs count."""
+    from textssl.compare import load_compare_config
+    from textssl.compare.arms import arm_options
+    from textssl.compare.flops import human
+    from textssl.compare.runner import CompareRun
+
+    preset = Path(args.compare_config or COMPARE_PRESET)
+    cfg = load_compare_config(preset, {"arms": args.arms})
+    if args.quick and str(cfg.common.get("data", "synthetic")).startswith("synthetic"):
+        cfg.common["data"] = "synthetic:2000"  # less text to tokenize; the same model and batch
+    for arm in cfg.arms:  # a bad arm fails before anything is measured, as in textssl compare
+        arm_options(arm, cfg.common)
+    warmup = (
+        1 if args.quick and args.warmup is None else (WARMUP_STEPS if args.warmup is None else args.warmup)
+    )
+    if args.peak:
+        peak = args.peak
+        print(f"matmul peak (given): {peak:.1f} GFLOP/s")
+    else:
+        peak = matmul_peak_gflops(512, 5) if args.quick else matmul_peak_gflops()
+        print(f"fp32 matmul peak: {peak:.1f} GFLOP/s on {torch.get_num_threads()} threads")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # compare's own resolution: the trained vocabulary, each arm's options and cost model, its budget
+        run = CompareRun(cfg, Path(tmp) / "compare", progress=False)
+        common = run.prepare_shared(fresh=True)
+        run.plan(common)
+        for name, plan in run.arm_plans.items():
+            options = plan["options"]
+            tokens_per_step = plan["tokens_per_step"]
+            result = compare_arm_run(options, plan["steps"], warmup, args.steps, Path(tmp) / plan["slug"])
+            flops_per_token = plan["flops_per_step"] / tokens_per_step
+            gflops = result["steps_timed"] * plan["flops_per_step"] / result["seconds"] / 1e9
+            rows.append(
+                {
+                    "arm": name,
+                    "model": f"{options['objective']} {options['arch']}-{options.get('size', 'tiny')}",
+                    "batch": f"{tokens_per_step // int(options.get('max_length', 128))} x "
+                    f"{options.get('max_length', 128)}",
+                    "budget_steps": plan["steps"],
+                    **result,
+                    "flops_per_token": flops_per_token,
+                    "achieved_gflops": gflops,
+                    "mfu": gflops / peak,
+                }
+            )
+    print(
+        f"\ncompare arms of {preset.name}{' (arms: ' + args.arms + ')' if args.arms else ''}, budget "
+        f"{cfg.budget}, {warmup} warm-up + {args.steps} timed steps each, {torch.get_num_threads()} threads\n"
+    )
+    print(
+        "| arm | objective arch-size | batch | steps timed | tokens/s | training FLOPs/token "
+        "| achieved GFLOP/s | MFU |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['arm']} | {r['model']} | {r['batch']} | {r['steps_timed']} | {r['tokens_per_s']:,.0f} "
+            f"| {human(r['flops_per_token'])} | {r['achieved_gflops']:.1f} | {r['mfu']:.1%} |"
+        )
+    print(json.dumps({"matmul_peak_gflops": peak, "budget": str(cfg.budget), "arms": rows}))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -184,7 +303,25 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--corpus", default=str(CORPUS))
+    arms = parser.add_argument_group("compare arms (textssl compare's runs)")
+    arms.add_argument("--arms", help="compare arms, e.g. mlm,electra (replaces the preset's arms)")
+    arms.add_argument(
+        "--compare-config", help=f"compare preset YAML (default with --arms: {COMPARE_PRESET.name})"
+    )
+    arms.add_argument(
+        "--warmup", type=int, help=f"untimed steps first (default {WARMUP_STEPS}; 1 with --quick)"
+    )
+    arms.add_argument("--peak", type=float, help="matmul peak in GFLOP/s for MFU (default: measured)")
+    arms.add_argument("--quick", action="store_true", help="smoke test: small corpus, short peak timing")
     args = parser.parse_args()
+    if args.arms or args.compare_config:
+        from textssl.errors import TextsslError
+
+        try:
+            return compare_arms(args)
+        except TextsslError as exc:  # a bad arm or preset: one line, as the textssl command prints it
+            print(f"pretrain_throughput: error: {exc}", file=sys.stderr)
+            return 2
     if not Path(args.corpus).exists():
         print(f"corpus {args.corpus} not found; pass --corpus FILE", file=sys.stderr)
         return 1
