@@ -26,9 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from textssl.compare import run_compare
 
     try:
-        run_compare(
-            config_from_args(args), args.output_dir, overwrite=args.overwrite, progress=not args.no_progress
-        )
+        run_compare(config_from_args(args), args.output, overwrite=args.overwrite, progress=args.progress)
     except TextsslError as exc:
         print(f"compare: error: {format_error(exc)}", file=sys.stderr)
         return 2

@@ -402,12 +402,12 @@ def test_push_with_bad_card_inputs_says_what_is_wrong(fake_hub, model_dir, tmp_p
     bad.write_text("{not json")
     assert cli(["push", str(model_dir), "--repo-id", "me/tiny", "--glue-results", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert f"glue_results {bad}: not a results.json of `textssl glue`" in err and "Traceback" not in err
+    assert f"--glue-results {bad}: not valid JSON" in err and "Traceback" not in err
     assert not (model_dir / "README.md").exists()
     missing = tmp_path / "glue" / "results.json"
     assert cli(["push", str(model_dir), "--repo-id", "me/tiny", "--glue-results", str(missing)]) == 2
     err = capsys.readouterr().err
-    assert f"glue_results {missing}: no such file" in err and "Traceback" not in err
+    assert f"--glue-results {missing}: no such file" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and not (model_dir / "README.md").exists()
     broken = "---\ntags: [unclosed\n---\n# mine\n"
     (model_dir / "README.md").write_text(broken)

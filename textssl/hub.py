@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from textssl.atomic import write_atomic
-from textssl.errors import ConfigError, HubError, InputFileError
+from textssl.errors import ConfigError, DataError, HubError, InputFileError, MissingKeyError
 
 logger = logging.getLogger(__name__)
 
@@ -195,27 +195,78 @@ def _count_parameters(model_dir: Path | None) -> int | None:
         return None
 
 
+# What the model card reads from a `textssl glue` results.json (see run_glue_suite): checked before anything is
+# written, so an incomplete or hand-edited file fails with the missing key instead of a bare KeyError.
+RESULTS_KEYS = ("model", "seeds", "selection", "protocol", "tasks")
+PROTOCOL_KEYS = ("learning_rate", "batch_size", "epochs", "warmup_ratio", "max_length")
+TASK_KEYS = ("main_metric", "summary", "majority")
+SUMMARY_KEYS = ("median", "min", "max", "metrics", "last_epoch_median")
+
+
+def load_glue_results(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check the results.json of `textssl glue` (a file or the directory holding it).
+
+    Raises :class:`~textssl.errors.InputFileError` for a missing or unreadable file,
+    :class:`~textssl.errors.DataError` for invalid JSON and :class:`~textssl.errors.MissingKeyError` naming the
+    first missing key (``tasks.sst2.summary.pretrained.median``).
+    """
+    source = Path(path)
+    if source.is_dir():
+        source = source / "results.json"
+    hint = "pass the results.json written by `textssl glue`; rerun it if the file was cut short"
+    if not source.is_file():
+        raise InputFileError(f"--glue-results {source}: no such file", hint=hint)
+    try:
+        results = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"--glue-results {source}: cannot read the file ({exc})", hint=hint) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"--glue-results {source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            hint=hint,
+        ) from None
+
+    def need(obj: Any, keys: tuple[str, ...], where: str) -> None:
+        if not isinstance(obj, dict):
+            raise DataError(
+                f"--glue-results {source}: {where or 'the file'} must be a JSON object", hint=hint
+            )
+        for key in keys:
+            if key not in obj:
+                raise MissingKeyError(
+                    f"--glue-results {source}: missing key '{where + '.' if where else ''}{key}'", hint=hint
+                )
+
+    need(results, RESULTS_KEYS, "")
+    need(results["protocol"], PROTOCOL_KEYS, "protocol")
+    if not isinstance(results["seeds"], list) or not results["seeds"]:
+        raise DataError(f"--glue-results {source}: seeds must be a non-empty list", hint=hint)
+    tasks = results["tasks"]
+    need(tasks, (), "tasks")
+    if not tasks:
+        raise DataError(f"--glue-results {source}: no task results (tasks is empty)", hint=hint)
+    for name, task in tasks.items():
+        need(task, TASK_KEYS, f"tasks.{name}")
+        need(task["summary"], ("pretrained",), f"tasks.{name}.summary")
+        for init, summary in task["summary"].items():
+            need(summary, SUMMARY_KEYS, f"tasks.{name}.summary.{init}")
+            bad = [k for k in ("median", "min", "max", "last_epoch_median") if not _number(summary[k])]
+            if bad:
+                raise DataError(
+                    f"--glue-results {source}: tasks.{name}.summary.{init}.{bad[0]} is not a number",
+                    hint=hint,
+                )
+    return results
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _load_results(glue_results: Mapping[str, Any] | str | os.PathLike | None) -> Mapping[str, Any] | None:
     if glue_results is None or isinstance(glue_results, Mapping):
         return glue_results
-    path = Path(glue_results)
-    if path.is_dir():
-        path = path / "results.json"
-    if not path.is_file():
-        raise InputFileError(f"glue_results {path}: no such file (pass the results.json of `textssl glue`)")
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputFileError(
-            f"glue_results {path}: not a results.json of `textssl glue` ({exc})",
-            hint="pass the results.json that `textssl glue --output DIR` wrote",
-        ) from None
-    if not isinstance(results, dict) or not isinstance(results.get("tasks"), dict):
-        raise InputFileError(
-            f"glue_results {path}: has no 'tasks' mapping, so it is not a results.json of `textssl glue`",
-            hint="pass the results.json that `textssl glue --output DIR` wrote",
-        )
-    return results
+    return load_glue_results(glue_results)
 
 
 def _split_card(text: str, source: Path | str) -> tuple[dict[str, Any], str]:
@@ -859,7 +910,9 @@ def push_to_hub(
     if not (path / "README.md").is_file():
         logger.warning("%s has no README.md model card; write one with textssl.hub.write_model_card", path)
     api = HfApi(endpoint=endpoint, token=_resolve_token(token))
-    if update_card and (path / "README.md").is_file():
+    card = path / "README.md"
+    old_card = card.read_bytes() if card.is_file() else None
+    if update_card and old_card is not None:
         write_model_card(path, repo_id=repo_id)
     step = f"create the repository {repo_id}"
     try:
@@ -874,6 +927,8 @@ def push_to_hub(
             ignore_patterns=list(ignore_patterns) if ignore_patterns else None,
         )
     except Exception as exc:  # network and HTTP errors become one line; anything else is a bug
+        if old_card is not None and card.read_bytes() != old_card:
+            write_atomic(card, old_card)  # a failed push leaves the folder as it was
         if hub_unreachable(exc):
             raise hub_error(
                 step,

@@ -6,14 +6,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from textssl.commands.flags import add_output_dir, add_switch, add_underscore_aliases
+
 
 def add_compare_arguments(p: argparse.ArgumentParser) -> None:
     """The compare options (shared by ``textssl compare`` and ``recipes/compare.py``)."""
     p.add_argument("--config", help="compare YAML (e.g. recipes/configs/compare_quick.yaml)")
-    p.add_argument(
-        "--output-dir",
+    add_output_dir(
+        p,
+        "directory for everything the comparison writes; rerun with the same one to resume (runs/compare)",
         default="runs/compare",
-        help="directory for everything the comparison writes; rerun with the same one to resume (runs/compare)",
     )
     p.add_argument(
         "--arms",
@@ -36,13 +38,13 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
         help="finetuning learning-rate grid, searched per model and task on dev, e.g. 3e-4,1e-3 "
         "(default: the protocol's single learning rate)",
     )
-    p.add_argument(
+    add_switch(
+        p,
         "--overwrite",
-        action="store_true",
-        help="replace the contents of --output-dir (otherwise a compare's own directory is resumed and any "
+        "replace the contents of --output-dir (otherwise a compare's own directory is resumed and any "
         "other non-empty directory is refused)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no per-step progress bars while pretraining")
+    add_switch(p, "--progress", "per-step progress while pretraining", default=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
     )
     add_compare_arguments(p)
+    add_underscore_aliases(p)
     p.set_defaults(func=run)
 
 
@@ -74,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from textssl.compare.runner import run_compare
 
     config = config_from_args(args)
-    run_compare(config, args.output_dir, overwrite=args.overwrite, progress=not args.no_progress)
-    out = Path(args.output_dir)
+    run_compare(config, args.output, overwrite=args.overwrite, progress=args.progress)
+    out = Path(args.output)
     md = out / "results.md"
     if md.is_file():
         print()
