@@ -610,7 +610,10 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
         plot_curves(out_dir / "log.jsonl", out_dir / "loss.png")
         summary = ", ".join(f"{k} {v:.4f}" for k, v in eval_metrics.items())
         accelerator.print(f"done: {state.step} steps, {state.tokens:,} tokens, eval {summary} -> {model_dir}")
-    accelerator.end_training()
+    # Not accelerator.end_training(): it also destroys the process group, and pretrain() is a library call
+    # that a script may follow with more distributed work (another run, finetuning). The process ends it.
+    for tracker in accelerator.trackers:
+        tracker.finish()
     if cfg.push_to_hub and accelerator.is_main_process:
         from textssl.hub import push_to_hub
 
