@@ -264,25 +264,43 @@ def test_every_damaged_checkpoint_file_is_detected(stopped, tmp_path, damage):
     FIGURES["detected"] += 1
 
 
-def test_named_damaged_checkpoint_stops_with_one_line_and_writes_nothing(stopped, tmp_path, capsys):
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_named_damaged_checkpoint_stops_with_one_line_and_writes_nothing(stopped, tmp_path, capsys, damage):
     from textssl.cli import main
 
     out = tmp_path / "run"
     shutil.copytree(stopped, out)
-    rng = out / "checkpoints" / "step_9" / "training_state" / "random_states_0.pkl"
-    rng.unlink()
+    rel, apply = DAMAGE[damage]
+    apply(out / "checkpoints" / "step_9" / rel)
     log_before = (out / "log.jsonl").read_bytes()
     FIGURES["damaged"] += 1
     capsys.readouterr()
     assert main(argv(out, "--resume", str(out / "checkpoints" / "step_9"))) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert (
-        err[-1].startswith("textssl pretrain: error: checkpoint file ") and "random_states_0.pkl" in err[-1]
-    )
-    assert "is missing" in err[-1] and not any("Traceback" in line for line in err)
+    assert err[-1].startswith("textssl pretrain: error: checkpoint ") and rel.split("/")[-1] in err[-1]
+    assert not any("Traceback" in line for line in err)
     assert (out / "log.jsonl").read_bytes() == log_before  # nothing was cut or written
     assert [p.name for p in list_checkpoints(out)] == ["step_6", "step_9"]
+    assert not (out / "checkpoints" / ".step_12.tmp").exists()
     FIGURES["detected"] += 1
+
+
+def test_resume_latest_with_no_intact_checkpoint_is_one_line(stopped, tmp_path, capsys):
+    from textssl.cli import main
+
+    out = tmp_path / "run"
+    shutil.copytree(stopped, out)
+    for step in (6, 9):
+        (out / "checkpoints" / f"step_{step}" / "training_state" / "random_states_0.pkl").unlink()
+    FIGURES["damaged"] += 2
+    capsys.readouterr()
+    assert main(argv(out, "--resume", "latest")) == 2
+    err = capsys.readouterr()
+    last = err.err.strip().splitlines()[-1]
+    assert last.startswith("textssl pretrain: error: --resume latest: none of the 2 checkpoints under ")
+    assert "random_states_0.pkl" in last and "Traceback" not in err.err
+    assert err.out.count("warning: skipping checkpoint") == 2
+    FIGURES["detected"] += 2
 
 
 def test_resume_latest_falls_back_past_a_damaged_checkpoint_and_stays_exact(reference, stopped, tmp_path):

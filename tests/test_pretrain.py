@@ -515,3 +515,27 @@ def test_accelerate_cpu_launch_of_several_processes_is_refused(tmp_path):
     assert len(lines) == 1 and "asked for several processes but started one" in lines[0], proc.stderr[-2000:]
     assert "cpu_ddp.yaml" in lines[0] and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_unknown_yaml_option_is_named(tmp_path, capsys):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("objective: mlm\nbatchsize: 8\n")
+    line = cli_error(capsys, "pretrain", "--config", str(cfg), "--output-dir", str(tmp_path / "out"))
+    assert line.startswith(
+        f"textssl pretrain: error: unknown config option(s) batchsize (in {cfg}); known options:"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_world_size_mismatch_is_refused(monkeypatch):
+    # A multi-GPU launch on a machine without GPUs: torchrun says WORLD_SIZE=2, Accelerate runs alone.
+    from types import SimpleNamespace
+
+    from textssl.training.pretrain import check_world_size
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(TrainingError, match=r"runs 1 process\(es\) but WORLD_SIZE=2") as err:
+        check_world_size(SimpleNamespace(num_processes=1))
+    assert "cpu_ddp.yaml" in str(err.value)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    check_world_size(SimpleNamespace(num_processes=1))  # a plain single process is fine

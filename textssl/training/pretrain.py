@@ -386,6 +386,12 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     accelerator = make_accelerator(cfg)
     check_world_size(accelerator)
     out_dir = Path(cfg.output_dir)
+    # A checkpoint to resume from is checked (manifest, RNG state of every process, options) before any data is
+    # read or model built, so a damaged one is reported at once.
+    saved_config = run_config(cfg, accelerator.num_processes)
+    ckpt = resolve_resume(cfg.resume, out_dir, warn=accelerator.print) if cfg.resume else None
+    if ckpt is not None:
+        check_run_config(ckpt, saved_config)
     accelerator.wait_for_everyone()  # every process has checked output_dir before the main one changes it
     if stale and accelerator.is_main_process:
         delete_run_outputs(stale)
@@ -449,13 +455,10 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
 
     optimizer = build_optimizer(model, cfg)
     module, optimizer = accelerator.prepare(ObjectiveModule(objective, model), optimizer)
-    saved_config = run_config(cfg, world)
 
     state = TrainState()
     log = RunLog(out_dir / "log.jsonl", enabled=accelerator.is_main_process)
-    if cfg.resume:
-        ckpt = resolve_resume(cfg.resume, out_dir, warn=accelerator.print)
-        check_run_config(ckpt, saved_config)
+    if ckpt is not None:
         state = TrainState.load(ckpt / STATE_FILE)
         try:
             accelerator.load_state(str(ckpt / ACCELERATE_DIR))
