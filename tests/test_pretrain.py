@@ -481,10 +481,12 @@ def test_resume_with_other_model_options_lists_the_fields(tmp_path, capsys):
 def test_resume_latest_without_a_checkpoint_and_conflicting_flags(tmp_path, capsys):
     line = cli_error(capsys, "pretrain", *QUICK, "--resume", "latest", "--output-dir", str(tmp_path / "x"))
     assert line.startswith("textssl pretrain: error: --resume latest: no checkpoint under")
+    assert not (tmp_path / "x").exists()
     line = cli_error(
         capsys, "pretrain", *QUICK, "--resume", "latest", "--overwrite", "--output-dir", str(tmp_path)
     )
     assert "options resume and overwrite contradict" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
     (tmp_path / "file").write_text("x")
     line = cli_error(capsys, "pretrain", *QUICK, "--output-dir", str(tmp_path / "file"))
     assert line.startswith(f"textssl pretrain: error: --output-dir {tmp_path / 'file'} is a file")
