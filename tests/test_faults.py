@@ -75,13 +75,19 @@ def _child(args: list[str], fault: str | None, log: str) -> None:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    # pytest may have replaced sys.stdout/err with its capture objects: write to the file, line by line.
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     os.environ.pop("TEXTSSL_FAULT", None)
     if fault:
         os.environ["TEXTSSL_FAULT"] = fault
     torch.set_num_threads(1)
     from textssl.cli import main
 
-    os._exit(main(args))
+    code = main(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run(args: list[str], fault: str | None = None) -> int:

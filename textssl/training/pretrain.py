@@ -213,7 +213,7 @@ def check_world_size(accelerator) -> None:
       signature with a world of 1 means the user asked for N processes and got one.
     """
     fix = (
-        "On CPU use 'ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes N ...' "
+        "on CPU use 'ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes N ...' "
         "(or ACCELERATE_USE_CPU=1 with --config_file recipes/accelerate/cpu_ddp.yaml)"
     )
     env = os.environ
