@@ -253,3 +253,291 @@ def test_streaming_corpus_trains_and_resumes_exactly(tmp_path):
     assert sorted(a) == [1, 2, 3, 4] and a.keys() == b.keys()
     assert all(a[s] == pytest.approx(b[s], rel=1e-5) for s in a)
     assert "mlm_acc" in full.eval_metrics
+
+
+# --------------------------------------------------------------------------- exact resume at any kill point
+
+# Smaller still, for the resume tests: a step and a checkpoint take milliseconds.
+FAST = {"num_hidden_layers": 1, "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2}
+# 41 training blocks, batch 8: 5 optimizer steps per epoch; 14 steps are nearly three epochs.
+EPOCHS = dict(data="synthetic:40", max_steps=14, save_every=1, eval_every=100, model_overrides=FAST)
+
+
+def weights(result) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in result.model.parameters()]
+
+
+def assert_identical(full, resumed) -> None:
+    a, b = train_losses(full.output_dir), train_losses(resumed.output_dir)
+    assert sorted(a) == sorted(b) == list(range(1, full.state.step + 1))
+    assert a == b  # bit for bit, every step
+    assert all(torch.equal(x, y) for x, y in zip(weights(full), weights(resumed)))
+
+
+@pytest.fixture(scope="module")
+def three_epochs(tmp_path_factory):
+    return pretrain(tiny_config(tmp_path_factory.mktemp("full"), **EPOCHS))
+
+
+def test_resume_is_exact_at_epoch_boundaries_and_several_epochs_in(three_epochs, tmp_path):
+    # Stopped at the end of epoch 0, in the middle of epoch 1, and in epoch 2; each time resumed from latest.
+    for stop in (5, 7, 12):
+        resume = "latest" if stop != 5 else None
+        result = pretrain(tiny_config(tmp_path, stop_at_step=stop, resume=resume, **EPOCHS))
+        assert result.state.step == stop
+        state = json.loads(
+            (result.output_dir / "checkpoints" / f"step_{stop}" / "trainer_state.json").read_text()
+        )
+        assert (state["epoch"], state["batch_in_epoch"]) == ((stop - 1) // 5, (stop - 1) % 5 + 1)
+    resumed = pretrain(tiny_config(tmp_path, resume="latest", **EPOCHS))
+    assert_identical(three_epochs, resumed)
+
+
+def test_resume_is_exact_with_dataloader_workers(three_epochs, tmp_path):
+    # Corruption is seeded by rows and step, so 2 workers give the 0-worker run's losses, across epochs.
+    pretrain(tiny_config(tmp_path, stop_at_step=8, num_workers=2, **EPOCHS))
+    resumed = pretrain(tiny_config(tmp_path, resume="latest", num_workers=2, **EPOCHS))
+    assert_identical(three_epochs, resumed)
+
+
+def test_resume_is_exact_across_epochs_with_accumulation(tmp_path):
+    kw = dict(EPOCHS, batch_size=4, grad_accum=2, max_steps=8)
+    full = pretrain(tiny_config(tmp_path / "a", **kw))
+    pretrain(tiny_config(tmp_path / "b", stop_at_step=6, **kw))
+    resumed = pretrain(tiny_config(tmp_path / "b", resume="latest", **kw))
+    assert_identical(full, resumed)
+
+
+def test_streaming_resume_is_exact_across_epochs(tmp_path):
+    from textssl.data import generate_corpus
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join(generate_corpus(30, seed=3)) + "\n")
+    kw = dict(
+        data=str(corpus),
+        data_args={"streaming": True, "shuffle_buffer": 8},
+        max_steps=7,
+        save_every=1,
+        eval_batches=1,
+        eval_every=100,
+        model_overrides=FAST,
+    )
+    full = pretrain(tiny_config(tmp_path / "a", **kw))
+    assert full.state.epoch >= 2  # the stream was read more than twice
+    stopped = pretrain(tiny_config(tmp_path / "b", stop_at_step=4, **kw))
+    assert stopped.state.epoch >= 1
+    resumed = pretrain(tiny_config(tmp_path / "b", resume="latest", **kw))
+    assert_identical(full, resumed)
+
+
+def test_resuming_an_earlier_checkpoint_sets_the_later_ones_aside(three_epochs, tmp_path):
+    pretrain(tiny_config(tmp_path, stop_at_step=9, keep_checkpoints=5, **EPOCHS))
+    ckpts = tmp_path / "run" / "checkpoints"
+    resumed = pretrain(tiny_config(tmp_path, resume=str(ckpts / "step_6"), keep_checkpoints=5, **EPOCHS))
+    assert_identical(three_epochs, resumed)
+    # The abandoned step_7..9 are kept under another name: never picked by --resume latest, never pruned first.
+    assert sorted(p.name for p in ckpts.glob("superseded-*")) == [f"superseded-step_{s}" for s in (7, 8, 9)]
+    assert sorted(int(p.name[5:]) for p in ckpts.glob("step_*")) == [10, 11, 12, 13, 14]
+
+
+DDP_RESUME_SCRIPT = """
+import hashlib, json, os, sys
+import torch
+from textssl.training.config import load_config
+from textssl.training.pretrain import pretrain
+base = json.loads(sys.argv[1])
+rank = int(os.environ.get("RANK", "0"))
+out = {}
+for name, extra in (("full", {}), ("stopped", {"stop_at_step": 6}), ("resumed", {"resume": "latest"})):
+    run_dir = base["output_dir"] + ("/full" if name == "full" else "/b")
+    result = pretrain(load_config(overrides={**base, **extra, "output_dir": run_dir}))
+    flat = torch.cat([p.detach().flatten() for p in result.model.parameters()])
+    out[name] = hashlib.sha256(flat.numpy().tobytes()).hexdigest()
+with open(os.path.join(base["output_dir"], f"rank{rank}.json"), "w") as fh:
+    json.dump(out, fh)
+"""
+
+
+def test_two_rank_cpu_ddp_resumes_exactly_across_epochs(tmp_path):
+    script = tmp_path / "ddp_resume.py"
+    script.write_text(DDP_RESUME_SCRIPT)
+    out = tmp_path / "ddp"
+    out.mkdir()
+    # 41 blocks, 2 ranks x batch 4: 5 steps per epoch; stopped in epoch 1 and resumed into epoch 2.
+    overrides = dict(
+        data="synthetic:40",
+        max_length=64,
+        batch_size=4,
+        max_steps=11,
+        log_every=1,
+        eval_every=100,
+        save_every=3,
+        output_dir=str(out),
+        report_to="none",
+        progress=False,
+        model_overrides=FAST,
+        eval_batches=1,
+    )
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(ROOT / "recipes" / "accelerate" / "cpu_ddp.yaml"),
+        "--main_process_port",
+        "29534",
+        str(script),
+        json.dumps(overrides),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0] == ranks[1]  # the ranks agree
+    assert ranks[0]["resumed"] == ranks[0]["full"]  # and the resumed run has the uninterrupted weights
+    a, b = train_losses(out / "full"), train_losses(out / "b")
+    assert sorted(a) == list(range(1, 12)) and a == b
+    saved = out / "b" / "checkpoints" / "step_9" / "training_state"
+    assert sorted(p.name for p in saved.glob("random_states_*.pkl")) == [
+        "random_states_0.pkl",
+        "random_states_1.pkl",
+    ]
+
+
+# --------------------------------------------------------------------------- one-line errors
+
+
+def cli_error(capsys, *argv: str) -> str:
+    """Run ``textssl`` in this process; assert exit code 2 and one error line, no traceback; return the line."""
+    from textssl.cli import main
+
+    capsys.readouterr()
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("textssl ")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+QUICK = ["--data", "synthetic:40", "--max-length", "64", "--batch-size", "8", "--progress", "false"]
+QUICK += [
+    "--report-to",
+    "none",
+    "--eval-batches",
+    "1",
+    "--model-overrides",
+    "num_hidden_layers=1,hidden_size=32",
+]
+
+
+def test_malformed_yaml_names_the_file_and_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("objective: mlm\nbatch_size: [8\nlr: 1e-3\n")
+    line = cli_error(capsys, "pretrain", "--config", str(bad), "--output-dir", str(tmp_path / "out"))
+    assert line.startswith(f"textssl pretrain: error: config file {bad} line 3, column")
+    assert "is not valid YAML" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("yaml_line", "message"),
+    [
+        ("lr: fast", "option lr must be a number, got 'fast'"),
+        ('batch_size: "8"', "option batch_size must be an integer, got '8'"),
+        ("progress: maybe", "option progress must be true or false, got 'maybe'"),
+        ("model_overrides: 3", "option model_overrides must be a mapping, got 3"),
+    ],
+)
+def test_wrong_yaml_types_are_named(tmp_path, capsys, yaml_line, message):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"objective: mlm\n{yaml_line}\n")
+    line = cli_error(capsys, "pretrain", "--config", str(cfg), "--output-dir", str(tmp_path / "out"))
+    assert line == f"textssl pretrain: error: {message} (in {cfg})"
+    assert not (tmp_path / "out").exists()
+
+
+def test_yaml_scientific_notation_without_a_dot_is_a_number(tmp_path):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("lr: 1e-3\nadam_eps: 1E-8\n")
+    loaded = load_config(cfg)
+    assert loaded.lr == 1e-3 and loaded.adam_eps == 1e-8
+
+
+def test_resume_with_other_model_options_lists_the_fields(tmp_path, capsys):
+    out = tmp_path / "run"
+    pretrain(tiny_config(tmp_path, max_steps=2, save_every=2, model_overrides=FAST, data="synthetic:40"))
+    log_before = (out / "log.jsonl").read_bytes()
+    line = cli_error(
+        capsys, "pretrain", *QUICK, "--max-steps", "4", "--size", "mini", "--max-length", "32",
+        "--resume", "latest", "--output-dir", str(out),
+    )  # fmt: skip
+    assert line.startswith(f"textssl pretrain: error: cannot resume from {out / 'checkpoints' / 'step_2'}")
+    assert "size: checkpoint 'tiny', now 'mini'" in line and "max_length: checkpoint 64, now 32" in line
+    assert "model_overrides" in line
+    assert (out / "log.jsonl").read_bytes() == log_before
+
+
+def test_resume_latest_without_a_checkpoint_and_conflicting_flags(tmp_path, capsys):
+    line = cli_error(capsys, "pretrain", *QUICK, "--resume", "latest", "--output-dir", str(tmp_path / "x"))
+    assert line.startswith("textssl pretrain: error: --resume latest: no checkpoint under")
+    assert not (tmp_path / "x").exists()
+    line = cli_error(
+        capsys, "pretrain", *QUICK, "--resume", "latest", "--overwrite", "--output-dir", str(tmp_path)
+    )
+    assert "options resume and overwrite contradict" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    line = cli_error(capsys, "pretrain", *QUICK, "--output-dir", str(tmp_path / "file"))
+    assert line.startswith(f"textssl pretrain: error: --output-dir {tmp_path / 'file'} is a file")
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_accelerate_cpu_launch_of_several_processes_is_refused(tmp_path):
+    # `accelerate launch --cpu --num_processes 2` starts ONE process; training it as if it were two would be
+    # a silent lie, so textssl stops before loading anything.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for key in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT", "ACCELERATE_USE_CPU"):
+        env.pop(key, None)
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--quiet", "--cpu", "--num_processes", "2"]
+    cmd += [
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        "29535",
+    ]
+    cmd += [str(ROOT / "recipes" / "pretrain.py"), *QUICK, "--output-dir", str(tmp_path / "out")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("textssl pretrain: error:")]
+    assert len(lines) == 1 and "asked for several processes but started one" in lines[0], proc.stderr[-2000:]
+    assert "cpu_ddp.yaml" in lines[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_yaml_option_is_named(tmp_path, capsys):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("objective: mlm\nbatchsize: 8\n")
+    line = cli_error(capsys, "pretrain", "--config", str(cfg), "--output-dir", str(tmp_path / "out"))
+    assert line.startswith(
+        f"textssl pretrain: error: unknown config option(s) batchsize (in {cfg}); known options:"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_world_size_mismatch_is_refused(monkeypatch):
+    # A multi-GPU launch on a machine without GPUs: torchrun says WORLD_SIZE=2, Accelerate runs alone.
+    from types import SimpleNamespace
+
+    from textssl.training.pretrain import check_world_size
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(TrainingError, match=r"runs 1 process\(es\) but WORLD_SIZE=2") as err:
+        check_world_size(SimpleNamespace(num_processes=1))
+    assert "cpu_ddp.yaml" in str(err.value)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    check_world_size(SimpleNamespace(num_processes=1))  # a plain single process is fine

@@ -16,6 +16,7 @@ from textssl.training.checkpoint import (
     list_checkpoints,
     prune_checkpoints,
     resolve_resume,
+    write_manifest,
 )
 from textssl.training.config import PretrainConfig, load_config
 from textssl.training.schedules import lr_factor
@@ -135,12 +136,18 @@ def test_checkpoint_listing_resume_and_pruning(tmp_path):
         d = tmp_path / "checkpoints" / f"step_{step}"
         (d / "training_state").mkdir(parents=True)
         TrainState(step=step).save(d / "trainer_state.json")
+        (d / "run_config.json").write_text('{"world_size": 1}')
+        (d / "training_state" / "model.safetensors").write_bytes(b"weights")
+        (d / "training_state" / "random_states_0.pkl").write_bytes(b"rng")
+        write_manifest(d)
     (tmp_path / "checkpoints" / ".step_20.tmp").mkdir()  # an interrupted save is never picked
+    (tmp_path / "checkpoints" / ".trash-step_1").mkdir()  # a killed prune's leftover goes at the next prune
     assert resolve_resume("latest", tmp_path).name == "step_15"
-    with pytest.raises(FileNotFoundError, match="not a textssl checkpoint"):
+    with pytest.raises(ValueError, match="manifest.json is missing"):
         resolve_resume(str(tmp_path), tmp_path)
     prune_checkpoints(tmp_path, keep=2)
     assert [p.name for p in list_checkpoints(tmp_path)] == ["step_10", "step_15"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_10", "step_15"]
     assert TrainState.load(tmp_path / "checkpoints" / "step_15" / "trainer_state.json").step == 15
 
 

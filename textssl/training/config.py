@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -62,6 +64,9 @@ class PretrainConfig:
     save_every: int = 500
     keep_checkpoints: int = 2
     resume: str | None = None  # "latest" or a checkpoint directory
+    overwrite: bool = (
+        False  # start afresh in a non-empty output_dir: delete what an earlier textssl run wrote
+    )
     stop_at_step: int | None = None  # exit cleanly after this step (e.g. to fit a job slot); resume later
     max_nan_skips: int = 5
     report_to: str = "auto"  # "auto" (tensorboard when installed), "none", or a tracker name
@@ -104,26 +109,96 @@ class PretrainConfig:
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PretrainConfig:
-    """Read a YAML config (unknown keys are an error) and apply ``overrides``."""
+    """Read a YAML config (unknown keys and wrong types are errors) and apply ``overrides``."""
     values: dict[str, Any] = {}
+    where = ""
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise InputFileError(f"config file {path} does not exist")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"config file {path}{at} is not valid YAML: {problem}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of option: value")
         values.update(loaded)
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        where = f" (in {path})"
     known = {f.name for f in dataclasses.fields(PretrainConfig)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - known, key=str)
+    if unknown:
+        raise ConfigError(
+            f"unknown config option(s) {', '.join(map(str, unknown))}{where}; "
+            f"known options: {', '.join(sorted(known))}"
+        )
+    check_types(values, where)
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(
             f"unknown config option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
         )
+    check_types(overrides, "")
+    values.update(overrides)
     cfg = PretrainConfig(**values)
     cfg.validate()
     return cfg
+
+
+_YAML11_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+_TYPE_WORDS = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    dict: "a mapping",
+}
+
+
+def check_types(values: dict[str, Any], where: str = "") -> None:
+    """Check each value against its PretrainConfig field type; ``where`` (e.g. " (in FILE)") ends the message.
+
+    YAML gives ``batch_size: "8"`` as a string and ``lr: fast`` as a string; without this check they fail much
+    later with a TypeError deep in the loop. An integer is accepted for a float option; ``null`` only where the
+    option may be unset.
+    """
+    hints = get_type_hints(PretrainConfig)
+    for name, value in list(values.items()):
+        hint = hints.get(name)
+        if hint is None:
+            continue
+        args = typing.get_args(hint)
+        optional = type(None) in args
+        base = next((a for a in args if a is not type(None)), hint) if args and optional else hint
+        base = typing.get_origin(base) or base
+        if value is None:
+            if optional:
+                continue
+            ok = False
+        elif base is bool:
+            ok = isinstance(value, bool)
+        elif base is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif base is float:
+            if isinstance(value, str) and _YAML11_FLOAT.match(value.strip()):
+                value = values[name] = float(value)  # PyYAML reads 1e-3 (no dot) as a string
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif base in (str, dict):
+            ok = isinstance(value, base)
+        else:
+            continue
+        if not ok:
+            raise ConfigError(
+                f"option {name} must be {_TYPE_WORDS[base]}{' or null' if optional else ''}, "
+                f"got {value!r}{where}"
+            )
 
 
 def _parse_mapping(text: str) -> dict[str, Any]:

@@ -1,15 +1,20 @@
 """The pretraining loop on Hugging Face Accelerate. Read it top to bottom: ``pretrain(cfg)``.
 
 Accelerate is the only distributed engine: one CPU, one GPU, DDP, FSDP and DeepSpeed all come from
-``accelerate launch`` configs (see ``recipes/accelerate/``). Exact resume: the data order is a seeded
-permutation per epoch, corruption is seeded by (seed, step, rows), and the RNG, model and optimizer states are
-restored by ``accelerator.load_state``; ``skip_first_batches`` continues mid-epoch.
+``accelerate launch`` configs (see ``recipes/accelerate/``). Exact resume at any kill point: the loop owns its
+data position. The EpochSampler serves each process its share of a seeded permutation per epoch, starting at
+``(epoch, batch_in_epoch)`` from the checkpoint; corruption is seeded by (seed, step, rows); the RNG, model and
+optimizer states are restored by ``accelerator.load_state``. The training DataLoader is deliberately not
+passed to ``accelerator.prepare``: its wrapper keeps its own epoch counter, which restarts at 0 after a resume.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Sized
@@ -23,17 +28,23 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from textssl.atomic import atomic_dir, replace_dir
 from textssl.collator import Collator
 from textssl.corruption import build_strategy
-from textssl.errors import ConfigError, TrainingError
+from textssl.errors import CheckpointError, ConfigError, DataError, OutputExistsError, TrainingError
 from textssl.models import build_config, count_parameters, max_positions
 from textssl.objectives import Objective, build_objective
 from textssl.objectives.base import ObjectiveModule
 from textssl.tokenization import TokenizerInfo, load_tokenizer, save_tokenizer
 from textssl.training.checkpoint import (
     ACCELERATE_DIR,
+    RUN_CONFIG_FILE,
     STATE_FILE,
     TrainState,
+    _fault_point,
+    check_run_config,
+    clean_leftovers,
     prune_checkpoints,
     resolve_resume,
+    set_aside_newer,
+    write_manifest,
 )
 from textssl.training.config import PretrainConfig
 from textssl.training.reporting import RunLog, plot_curves
@@ -46,29 +57,70 @@ BLOCK_COLUMNS = ("input_ids", "document_ids", "sentence_ids")
 
 
 class EpochSampler(Sampler):
-    """A seeded permutation of the blocks per epoch, yielding ``(row, step)`` pairs.
+    """This process's micro-batches of a seeded permutation per epoch, as lists of ``(row, step)`` pairs.
 
+    An epoch is a whole number of optimizer steps: the permutation is cut to ``steps_per_epoch`` steps of
+    ``batch_size x grad_accum x num_processes`` rows, and micro-batch ``b`` of the epoch goes to process
+    ``b % num_processes``. ``set_position(epoch, start_batch)`` makes the next iteration yield only the
+    batches from ``start_batch`` on, so a resumed run continues exactly where the checkpoint was written.
     ``step`` is the optimizer step the row's batch belongs to; the Collator uses it for rate schedules and,
     with the row ids, for the batch's seed, so corruption does not depend on workers or on resuming.
     """
 
-    def __init__(self, num_rows: int, seed: int, rows_per_step: int, steps_per_epoch: int) -> None:
-        self.num_rows, self.seed = num_rows, seed
-        self.rows_per_step, self.steps_per_epoch = rows_per_step, steps_per_epoch
-        self.epoch = 0
+    def __init__(
+        self,
+        num_rows: int,
+        seed: int,
+        batch_size: int,
+        grad_accum: int = 1,
+        num_processes: int = 1,
+        rank: int = 0,
+    ) -> None:
+        self.num_rows, self.seed, self.batch_size = num_rows, seed, batch_size
+        self.grad_accum, self.num_processes, self.rank = grad_accum, num_processes, rank
+        self.rows_per_step = batch_size * grad_accum * num_processes
+        self.steps_per_epoch = num_rows // self.rows_per_step
+        if self.steps_per_epoch < 1:
+            raise ConfigError(
+                f"{num_rows} training blocks are fewer than one optimizer step "
+                f"(batch_size {batch_size} x grad_accum {grad_accum} x {num_processes} processes); "
+                "use more data or a smaller batch_size/grad_accum"
+            )
+        self.batches_per_epoch = self.steps_per_epoch * grad_accum  # per process
+        self.epoch, self.start_batch = 0, 0
+
+    def set_position(self, epoch: int, start_batch: int = 0) -> None:
+        """Where the next iteration starts: ``start_batch`` micro-batches into ``epoch`` (per process)."""
+        if not 0 <= start_batch <= self.batches_per_epoch:
+            raise CheckpointError(
+                f"checkpoint position batch {start_batch} of epoch {epoch} is outside the epoch's "
+                f"{self.batches_per_epoch} batches; was the checkpoint written with other data?"
+            )
+        self.epoch, self.start_batch = int(epoch), int(start_batch)
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self.set_position(epoch, 0)
 
     def __len__(self) -> int:
-        return self.num_rows
+        return self.batches_per_epoch - self.start_batch
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        order = torch.randperm(self.num_rows, generator=g).tolist()
+        order = torch.randperm(self.num_rows, generator=g)[: self.steps_per_epoch * self.rows_per_step]
+        mine = order.view(-1, self.num_processes, self.batch_size)[:, self.rank]  # (batches_per_epoch, batch)
         base = self.epoch * self.steps_per_epoch
-        for pos, row in enumerate(order):
-            yield row, base + pos // self.rows_per_step
+        for b in range(self.start_batch, self.batches_per_epoch):
+            step = base + b // self.grad_accum
+            yield [(row, step) for row in mine[b].tolist()]
+
+
+def eval_batches(num_rows: int, batch_size: int, max_batches: int, num_processes: int, rank: int) -> list:
+    """This process's evaluation batches: every process gets the same number, so DDP never waits on one."""
+    batches = [list(range(i, min(i + batch_size, num_rows))) for i in range(0, num_rows, batch_size)]
+    if not batches:
+        return []
+    per_rank = min(max_batches, max(1, len(batches) // num_processes))
+    return [batches[(rank + j * num_processes) % len(batches)] for j in range(per_rank)]
 
 
 class Blocks(Dataset):
@@ -135,10 +187,12 @@ def load_blocks(cfg: PretrainConfig, tokenizer, accelerator, positions: int | No
     else:
         split = train.train_test_split(test_size=cfg.eval_fraction, seed=cfg.seed, shuffle=True)
         train, evals = split["train"], split["test"]
-    if len(train) < cfg.batch_size * accelerator.num_processes:
+    rows_per_step = cfg.batch_size * cfg.grad_accum * accelerator.num_processes
+    if len(train) < rows_per_step:
         raise ConfigError(
-            f"data {cfg.data!r} gave {len(train)} training blocks, fewer than one batch "
-            f"({cfg.batch_size} x {accelerator.num_processes} processes); use more data or a smaller batch_size"
+            f"data {cfg.data!r} gave {len(train)} training blocks, fewer than one optimizer step "
+            f"(batch_size {cfg.batch_size} x grad_accum {cfg.grad_accum} x {accelerator.num_processes} "
+            "processes); use more data or a smaller batch_size/grad_accum"
         )
     return train, evals
 
@@ -151,15 +205,86 @@ def _generator(seed: int) -> torch.Generator:
 
 
 def check_world_size(accelerator) -> None:
-    """Refuse to run as a silent duplicate: Accelerate's process count must match the launcher's."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    """Refuse to run as a silent duplicate or a silent single process.
+
+    * ``WORLD_SIZE`` (set by torchrun, i.e. ``accelerate launch --multi_gpu``) must equal Accelerate's count.
+    * ``accelerate launch --cpu --num_processes N`` (N > 1) starts ONE process: its simple launcher sets
+      ``MASTER_ADDR``/``MASTER_PORT`` (only when asked for more than one process) but no ``WORLD_SIZE``. That
+      signature with a world of 1 means the user asked for N processes and got one.
+    """
+    fix = (
+        "on CPU use 'ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes N ...' "
+        "(or ACCELERATE_USE_CPU=1 with --config_file recipes/accelerate/cpu_ddp.yaml)"
+    )
+    env = os.environ
+    world = int(env.get("WORLD_SIZE", "1"))
     if accelerator.num_processes != world:
         raise TrainingError(
             f"Accelerate runs {accelerator.num_processes} process(es) but WORLD_SIZE={world}: every process would "
-            "train its own unsynchronised copy. On CPU use "
-            "'ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes N ...' "
-            "(or ACCELERATE_USE_CPU=1 with --config_file recipes/accelerate/cpu_ddp.yaml)."
+            "train its own unsynchronised copy",
+            hint=fix,
         )
+    simple_launcher = "ACCELERATE_DYNAMO_BACKEND" in env and "WORLD_SIZE" not in env
+    if simple_launcher and "MASTER_PORT" in env and accelerator.num_processes == 1:
+        raise TrainingError(
+            "accelerate launch was asked for several processes but started one (its --cpu launcher runs a single "
+            "process whatever --num_processes says)",
+            hint=fix,
+        )
+
+
+# What a textssl run writes into its output_dir: the only things --overwrite deletes.
+RUN_OUTPUTS = ("log.jsonl", "checkpoints", "model", "loss.png", "tb")
+_RUN_TEMPS = re.compile(r"^\.(model|log|loss)\..*(tmp|old).*$|^\.textssl-overwritten.*$")
+
+
+def check_output_dir(cfg: PretrainConfig) -> list[Path]:
+    """A run directory belongs to its run: refuse a non-empty ``output_dir`` unless resuming or overwriting.
+
+    Returns what ``--overwrite`` will delete (only the files and folders a textssl run writes; anything else in
+    the directory is left alone). Checked before anything is written, on every process.
+    """
+    out = Path(cfg.output_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"--output-dir {out} is a file, not a directory", hint="choose another path")
+    if cfg.resume or not out.is_dir():
+        return []
+    entries = sorted(p.name for p in out.iterdir())
+    if not entries:
+        return []
+    if not cfg.overwrite:
+        shown = ", ".join(entries[:4]) + (", ..." if len(entries) > 4 else "")
+        raise OutputExistsError(
+            f"--output-dir {out} is not empty ({shown}); a new run would mix with what is there",
+            hint="continue that run with --resume latest, or start afresh with --overwrite "
+            "(deletes only what a textssl run wrote there)",
+        )
+    return [out / n for n in entries if n in RUN_OUTPUTS or _RUN_TEMPS.match(n)]
+
+
+def delete_run_outputs(paths: list[Path]) -> None:
+    """Delete an earlier run's outputs: each is first renamed aside, so a kill here never leaves half of one."""
+    for path in paths:
+        trash = path.parent / f".textssl-overwritten-{path.name}"
+        if path.name.startswith(".textssl-overwritten"):
+            trash = path
+        elif trash.exists():
+            _rm(trash)
+        if trash != path:
+            os.replace(path, trash)
+        _rm(trash)
+
+
+def _rm(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def run_config(cfg: PretrainConfig, num_processes: int) -> dict[str, Any]:
+    """The run's options as saved in every checkpoint (``run_config.json``), JSON-normalised."""
+    return json.loads(json.dumps({**asdict(cfg), "world_size": num_processes}, default=str))
 
 
 def build_optimizer(model: torch.nn.Module, cfg: PretrainConfig) -> torch.optim.Optimizer:
@@ -215,9 +340,12 @@ def evaluate(accelerator, objective: Objective, module, loader, max_batches: int
     totals: dict[str, torch.Tensor] = {}
     loss_sum = torch.zeros((), device=accelerator.device)
     n = torch.zeros((), device=accelerator.device)
+    from accelerate.utils import send_to_device
+
     for i, batch in enumerate(loader):
         if i >= max_batches:
             break
+        batch = send_to_device(batch, accelerator.device)
         loss, metrics = module(batch)
         loss_sum += loss.detach().float()
         n += 1
@@ -238,12 +366,14 @@ def evaluate(accelerator, objective: Objective, module, loader, max_batches: int
 def pretrain(cfg: PretrainConfig) -> PretrainResult:
     """Pretrain a model as ``cfg`` says; returns where the final model was written and its eval metrics."""
     import transformers
-    from accelerate import skip_first_batches
-    from accelerate.utils import set_seed
+    from accelerate.utils import send_to_device, set_seed
 
     from textssl.training.progress import progress_bar
 
     cfg.validate()
+    if cfg.resume and cfg.overwrite:
+        raise ConfigError("options resume and overwrite contradict each other: continue a run, or replace it")
+    stale = check_output_dir(cfg)  # before anything is written
     transformers.utils.logging.set_verbosity_error()  # no per-save shard bars or tied-weight notices
     transformers.utils.logging.disable_progress_bar()
     # Accelerate notes at every save that tied weights (e.g. the MLM decoder) are stored once; that is expected.
@@ -251,6 +381,16 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
     accelerator = make_accelerator(cfg)
     check_world_size(accelerator)
     out_dir = Path(cfg.output_dir)
+    # A checkpoint to resume from is checked (manifest, RNG state of every process, options) before any data is
+    # read or model built, so a damaged one is reported at once.
+    saved_config = run_config(cfg, accelerator.num_processes)
+    ckpt = resolve_resume(cfg.resume, out_dir, warn=accelerator.print) if cfg.resume else None
+    if ckpt is not None:
+        check_run_config(ckpt, saved_config)
+    accelerator.wait_for_everyone()  # every process has checked output_dir before the main one changes it
+    if stale and accelerator.is_main_process:
+        delete_run_outputs(stale)
+        accelerator.print(f"--overwrite: deleted {', '.join(p.name for p in stale)} from {out_dir}")
     set_seed(cfg.seed)
 
     # What to train: tokenizer -> objective + strategy -> stock transformers model.
@@ -276,43 +416,63 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
         info.set_unigram_counts(unigram_counts(train_blocks, info.vocab_size))
     columns = tuple(c for c in BLOCK_COLUMNS if c in eval_blocks.column_names)
     collator = Collator(info, strategy, max_length=cfg.max_length, seed=cfg.seed)
+    # Evaluation has its own Collator, so its batches never advance the training Collator's step counter.
+    eval_collator = Collator(info, strategy, max_length=cfg.max_length, seed=cfg.seed)
     # Own generators: creating a DataLoader iterator must not draw from the global RNG, which is checkpointed.
-    loader_args = dict(batch_size=cfg.batch_size, collate_fn=collator, num_workers=cfg.num_workers)
-    eval_loader = DataLoader(Blocks(eval_blocks, columns), generator=_generator(cfg.seed + 1), **loader_args)
+    # Neither loader goes through accelerator.prepare: the loop owns the data position (see the EpochSampler)
+    # and moves batches to the device itself.
+    world, rank = accelerator.num_processes, accelerator.process_index
+    eval_loader = DataLoader(
+        Blocks(eval_blocks, columns),
+        batch_sampler=eval_batches(len(eval_blocks), cfg.batch_size, cfg.eval_batches, world, rank),
+        collate_fn=eval_collator,
+        num_workers=cfg.num_workers,
+        generator=_generator(cfg.seed + 1),
+    )
     if streaming:
-        # The stream is already split per process (split_dataset_by_node), so this loader is not prepared
-        # (Accelerate would shard it again); its batches are seeded by (seed, epoch, worker, batch number).
-        sampler = train_blocks
-        train_loader = DataLoader(train_blocks, generator=_generator(cfg.seed), **loader_args)
+        # The stream is already split per process (split_dataset_by_node); its batches are seeded by
+        # (seed, epoch, worker, batch number), and a resumed epoch skips the batches already trained on.
+        sampler = None
+        train_loader = DataLoader(
+            train_blocks,
+            batch_size=cfg.batch_size,
+            collate_fn=collator,
+            num_workers=cfg.num_workers,
+            generator=_generator(cfg.seed),
+        )
     else:
-        rows_per_step = cfg.batch_size * cfg.grad_accum * accelerator.num_processes
-        steps_per_epoch = max(1, len(train_blocks) // rows_per_step)
-        sampler = EpochSampler(len(train_blocks), cfg.seed, rows_per_step, steps_per_epoch)
+        sampler = EpochSampler(len(train_blocks), cfg.seed, cfg.batch_size, cfg.grad_accum, world, rank)
         train_loader = DataLoader(
             Blocks(train_blocks, columns),
-            sampler=sampler,
-            drop_last=True,
+            batch_sampler=sampler,
+            collate_fn=collator,
+            num_workers=cfg.num_workers,
             generator=_generator(cfg.seed),
-            **loader_args,
         )
 
     optimizer = build_optimizer(model, cfg)
-    module, optimizer, eval_loader = accelerator.prepare(
-        ObjectiveModule(objective, model), optimizer, eval_loader
-    )
-    if not streaming:
-        train_loader = accelerator.prepare(train_loader)
+    module, optimizer = accelerator.prepare(ObjectiveModule(objective, model), optimizer)
 
     state = TrainState()
     log = RunLog(out_dir / "log.jsonl", enabled=accelerator.is_main_process)
-    if cfg.resume:
-        ckpt = resolve_resume(cfg.resume, out_dir)
-        accelerator.load_state(str(ckpt / ACCELERATE_DIR))
+    if ckpt is not None:
         state = TrainState.load(ckpt / STATE_FILE)
-        log.truncate_after(state.step)
+        try:
+            accelerator.load_state(str(ckpt / ACCELERATE_DIR))
+        except Exception as exc:  # the manifest matched, so the files are what was written; say which state
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(
+                f"could not load the training state {ckpt / ACCELERATE_DIR}: {first[:300]}",
+                hint="resume from an earlier checkpoint (--resume <output_dir>/checkpoints/step_N)",
+            ) from exc
+        accelerator.wait_for_everyone()  # every process has read the checkpoint before it is moved aside
+        if accelerator.is_main_process:
+            if ckpt.parent.resolve() == (out_dir / "checkpoints").resolve():
+                for moved in set_aside_newer(out_dir, state.step):
+                    accelerator.print(f"kept the abandoned later checkpoint as {moved}")
+            clean_leftovers(out_dir)
+            log.truncate_after(state.step)
         accelerator.print(f"resumed from {ckpt} at step {state.step} (epoch {state.epoch})")
-    else:
-        log.reset()
     if accelerator.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
         log.write(
@@ -352,12 +512,23 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
 
     module.train()
     while not finished():
-        sampler.set_epoch(state.epoch)
         collator.set_epoch(state.epoch)
-        loader = (
-            skip_first_batches(train_loader, state.batch_in_epoch) if state.batch_in_epoch else train_loader
-        )
-        for batch in loader:
+        train_loader.generator.manual_seed(cfg.seed + state.epoch)  # worker seeds: a function of the epoch
+        if sampler is not None:
+            sampler.set_position(state.epoch, state.batch_in_epoch)
+            batches = iter(train_loader)
+        else:
+            train_blocks.set_epoch(state.epoch)
+            # Streamed rows carry no step: tell the Collator the step of the epoch's first batch (the skipped
+            # batches of a resumed epoch are collated too), so rate schedules follow the optimizer step.
+            collator.set_step(
+                state.step - state.batch_in_epoch // cfg.grad_accum, batches_per_step=cfg.grad_accum
+            )
+            batches = itertools.islice(iter(train_loader), state.batch_in_epoch, None)
+        seen = 0
+        for batch in batches:
+            batch = send_to_device(batch, accelerator.device)
+            seen += 1
             state.batch_in_epoch += 1
             with accelerator.accumulate(module):
                 loss, _ = module(batch)
@@ -411,6 +582,7 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
                     "elapsed": time.perf_counter() - start,
                 }
                 log.write(record)
+                _fault_point("step", state.step)
                 accelerator.log({"train/loss": record["loss"], "train/lr": lr}, step=state.step)
                 bar.set_postfix(
                     step=state.step, loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}"
@@ -423,10 +595,12 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
             done = finished()
             if state.step % cfg.save_every == 0 or done:
                 state.elapsed = time.perf_counter() - start
-                save_checkpoint(accelerator, cfg, objective, module, tokenizer, state)
+                save_checkpoint(accelerator, cfg, objective, module, tokenizer, state, saved_config)
             if done:
                 break
         else:
+            if not seen and not state.batch_in_epoch:
+                raise DataError(f"data {cfg.data!r} gave no training batch in epoch {state.epoch}")
             state.epoch += 1
             state.batch_in_epoch = 0
     bar.close()
@@ -441,7 +615,10 @@ def pretrain(cfg: PretrainConfig) -> PretrainResult:
         plot_curves(out_dir / "log.jsonl", out_dir / "loss.png")
         summary = ", ".join(f"{k} {v:.4f}" for k, v in eval_metrics.items())
         accelerator.print(f"done: {state.step} steps, {state.tokens:,} tokens, eval {summary} -> {model_dir}")
-    accelerator.end_training()
+    # Not accelerator.end_training(): it also destroys the process group, and pretrain() is a library call
+    # that a script may follow with more distributed work (another run, finetuning). The process ends it.
+    for tracker in accelerator.trackers:
+        tracker.finish()
     if cfg.push_to_hub and accelerator.is_main_process:
         from textssl.hub import push_to_hub
 
@@ -478,12 +655,13 @@ def _write_model(accelerator, cfg, objective, module, tokenizer, state, director
     )
 
 
-def save_checkpoint(accelerator, cfg, objective, module, tokenizer, state: TrainState) -> None:
-    """Atomically write ``checkpoints/step_<N>`` (model directory + Accelerate state) and prune old ones."""
-    target = Path(cfg.output_dir) / "checkpoints" / f"step_{state.step}"
-    tmp = target.parent / f".{target.name}.tmp"
+def save_checkpoint(accelerator, cfg, objective, module, tokenizer, state: TrainState, config: dict) -> None:
+    """Write ``checkpoints/step_<N>`` crash-safely (temp dir, manifest last, rename) and prune old ones."""
+    root = Path(cfg.output_dir) / "checkpoints"
+    target = root / f"step_{state.step}"
+    tmp = root / f".{target.name}.tmp"
     if accelerator.is_main_process:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
             shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
@@ -492,6 +670,9 @@ def save_checkpoint(accelerator, cfg, objective, module, tokenizer, state: Train
     if accelerator.is_main_process:
         _write_model(accelerator, cfg, objective, module, tokenizer, state, tmp, {})
         state.save(tmp / STATE_FILE)
+        (tmp / RUN_CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        _fault_point("checkpoint")
+        write_manifest(tmp)  # last: a checkpoint without a matching manifest is never resumed from
         replace_dir(tmp, target)
         prune_checkpoints(Path(cfg.output_dir), cfg.keep_checkpoints)
     accelerator.wait_for_everyone()

@@ -18,12 +18,35 @@ class RunLog:
         if self.enabled and self.path.exists():
             self.path.unlink()
 
-    def truncate_after(self, step: int) -> None:
-        """On resume, drop records from after the checkpoint so the log reads as one uninterrupted run."""
+    def truncate_after(self, step: int) -> int:
+        """On resume, drop records from after the checkpoint so the log reads as one uninterrupted run.
+
+        A line that does not parse (the torn last line of a killed run) is dropped too. The shortened log is
+        written atomically (temp file + rename), so a kill here leaves the old log or the new one. Returns the
+        number of records dropped.
+        """
         if not self.enabled or not self.path.exists():
-            return
-        keep = [r for r in read_log(self.path) if r.get("step", 0) <= step or r.get("event") == "config"]
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in keep))
+            return 0
+        from textssl.atomic import write_atomic
+
+        keep, dropped = [], 0
+        with open(self.path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    dropped += 1
+                    continue
+                if not isinstance(record, dict):
+                    dropped += 1
+                elif record.get("step", 0) <= step or record.get("event") == "config":
+                    keep.append(line if line.endswith("\n") else line + "\n")
+                else:
+                    dropped += 1
+        write_atomic(self.path, "".join(keep))
+        return dropped
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:
