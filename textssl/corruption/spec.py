@@ -181,7 +181,7 @@ def _build_named(name: Any, args: Mapping[str, Any], where: str) -> Strategy:
         return cls(**kwargs)
     except ConfigError as exc:
         # A constructor names the argument first ("rate must be in [0, 1], got 2.0"): point the path at it.
-        named = re.match(r"(\w+) must ", exc.message)
+        named = re.match(r"(?:[A-Z]\w* )?(\w+) must ", exc.message)
         at = f"{where}.{named.group(1)}" if named and named.group(1) in kwargs else where
         raise ConfigError(f"{at}: {exc.message}", hint=exc.hint) from None
 
