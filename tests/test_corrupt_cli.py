@@ -184,3 +184,75 @@ def test_preview_blocks_are_training_blocks(kind, tmp_path):
     assert len(feats[-1]["input_ids"]) < 24  # the last block is not padded in the preview
     mr = make_features(tok, info, "Mr. Smith paid $3.14 for it. did he? Yes!", max_length=64)[0]
     assert max(mr["sentence_ids"]) == 1  # "Mr. Smith ... it. did he?" is one sentence, "Yes!" the second
+
+
+def _spec_line(out: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith("spec     :"))[
+        len("spec     :") :
+    ].strip()
+
+
+def test_spec_line_is_the_yaml_the_flags_stand_for(capsys):
+    flags = [
+        "--strategy",
+        "sentence_permutation+token_masking",
+        "--param",
+        "token_masking.rate=linear(0.5,0.1,10)",
+    ]
+    code, out, _ = corrupt(capsys, *flags, "--step", "4", TEXT)
+    assert code == 0
+    line = _spec_line(out)
+    assert line == "{compose: [sentence_permutation, {name: token_masking, rate: {linear: [0.5, 0.1, 10]}}]}"
+    # the same YAML through --spec previews exactly the same batch
+    code, again, _ = corrupt(capsys, "--spec", line, "--step", "4", TEXT)
+    assert code == 0 and again == out
+
+
+def test_spec_from_a_pretraining_config_file(capsys, tmp_path):
+    config = tmp_path / "bart.yaml"
+    config.write_text(
+        "objective: bart\n"
+        "strategy:\n"
+        "  compose:\n"
+        "    - sentence_permutation\n"
+        "    - {name: text_infilling, rate: 0.4, poisson_lambda: 3.5}\n"
+        "  probs: [1.0, 0.5]\n",
+        encoding="utf-8",
+    )
+    code, out, _ = corrupt(capsys, "--spec", str(config), TEXT)
+    assert code == 0 and "target   :" in out
+    assert _spec_line(out) == (
+        "{compose: [sentence_permutation, {name: text_infilling, rate: 0.4, poisson_lambda: 3.5}], "
+        "probs: [1.0, 0.5]}"
+    )
+    old_style = tmp_path / "mlm.yaml"
+    old_style.write_text("strategy: whole_word_masking\nstrategy_args: {rate: 0.5}\n", encoding="utf-8")
+    code, out, _ = corrupt(capsys, "--spec", str(old_style), TEXT)
+    assert code == 0 and _spec_line(out) == "{name: whole_word_masking, rate: 0.5}"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--spec", "{compose: [sentence_permutation, {name: text_infilling, rate: 1.5}]}"],
+            "strategy.compose[1].rate: rate must be in [0.0, 1.0], got 1.5",
+        ),
+        (
+            ["--spec", "{name: token_masking, colour: red}"],
+            "strategy.colour: bad arguments for token_masking",
+        ),
+        (["--spec", "{name: token_masking", "--seed", "1"], "--spec: not valid YAML"),
+        (["--spec", "missing.yaml"], "--spec missing.yaml: no such file"),
+        (
+            ["--spec", "token_masking", "--strategy", "token_masking"],
+            "--spec replaces --strategy and --param",
+        ),
+        ([], "give --strategy NAME"),
+    ],
+)
+def test_spec_errors_are_one_line(capsys, args, message):
+    code, out, err = corrupt(capsys, *args, TEXT)
+    assert code == 2
+    assert err.startswith(f"textssl corrupt: error: {message}"), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and out == ""

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from textssl.collator import Collator
 from textssl.corruption.base import Linear
-from textssl.corruption.masking import SpanMasking, TokenMasking, WholeWordMasking, kth_smallest
+from textssl.corruption.masking import SpanMasking, TokenMasking, WholeWordMasking
+from textssl.corruption.ops import kth_smallest
 from textssl.tokenization import TokenizerError, TokenizerInfo, load_tokenizer
 
 KINDS = ("wordpiece", "bpe", "unigram")

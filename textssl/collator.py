@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from textssl.corruption.base import INTERNAL_KEYS, Batch, Constant, Schedule, Strategy
+from textssl.corruption.ops import word_starts
 from textssl.errors import ConfigError, MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
@@ -299,10 +300,7 @@ class Collator:
         batch: Batch = {"input_ids": ids, "attention_mask": attn, "special_mask": torch.from_numpy(sp)}
         needs = self.strategy.requires
         if "word_start" in needs:
-            ws = self._word_start_np[i]
-            ws[:, 0] = True
-            ws[:, 1:] |= sp[:, :-1]  # first token after a special token starts a word
-            batch["word_start"] = torch.from_numpy(ws & ~sp)
+            batch["word_start"] = torch.from_numpy(word_starts(i, sp, self._word_start_np))
         for key in OPTIONAL_ID_KEYS:
             if key in needs:
                 if key not in features[0]:

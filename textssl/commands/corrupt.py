@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 import sys
 import textwrap
 from pathlib import Path
@@ -28,7 +27,6 @@ from textssl.errors import ConfigError, InputFileError
 from textssl.tokenization import TokenizerInfo, load_tokenizer
 
 IGNORE = -100
-_LINEAR = re.compile(r"^linear\(\s*([^,]+),\s*([^,]+),\s*([^,)]+)\)$", re.IGNORECASE)
 # Keys printed by the generic sections below, or not worth printing.
 _SHOWN = {"input_ids", "attention_mask", "labels", "original_ids", "replaced", "decoder_attention_mask"}
 
@@ -46,13 +44,22 @@ def register(sub: argparse._SubParsersAction) -> None:
               textssl corrupt --strategy span_masking --param rate=0.3 --seed 1 notes.txt
               textssl corrupt --strategy t5_span_corruption "Some text."      (defaults to the unigram tokenizer)
               textssl corrupt --strategy sentence_permutation+text_infilling --param text_infilling.rate=0.3 doc.txt
+              textssl corrupt --spec '{compose: [sentence_permutation, text_infilling], probs: [1.0, 0.5]}' doc.txt
             """
         ),
     )
     p.add_argument(
         "--strategy",
-        required=True,
+        default=None,
         help="a strategy name (see textssl.corruption.STRATEGIES); join several with '+' to Compose them",
+    )
+    p.add_argument(
+        "--spec",
+        default=None,
+        metavar="FILE_OR_YAML",
+        help="instead of --strategy/--param: a strategy spec as YAML, inline or in a file, exactly as a "
+        "pretraining config writes it (e.g. '{name: token_masking, rate: {linear: [0.3, 0.15, 1000]}}'); "
+        "a config file with a 'strategy' key previews that strategy",
     )
     p.add_argument(
         "--tokenizer",
@@ -83,8 +90,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_value(raw: str) -> Any:
-    """Turn a ``--param`` value into a Python value: bool, None, int, float, list, ``linear(...)`` or str."""
-    from textssl.corruption import Linear
+    """Turn a ``--param`` value into a Python value: bool, None, int, float, list, ``linear(...)`` or str.
+
+    ``linear(START, END, STEPS)`` is read by the strategy-spec parser (the same form a YAML config may use).
+    """
+    from textssl.corruption.spec import schedule_from_spec
 
     text = raw.strip()
     low = text.lower()
@@ -92,14 +102,8 @@ def parse_value(raw: str) -> Any:
         return low == "true"
     if low in ("none", "null"):
         return None
-    m = _LINEAR.match(text)
-    if m:
-        try:
-            return Linear(float(m.group(1)), float(m.group(2)), int(m.group(3)))
-        except ValueError as exc:
-            raise ConfigError(
-                f"--param value {raw!r}: linear(START, END, STEPS) needs numbers ({exc})"
-            ) from None
+    if low.startswith("linear("):
+        return schedule_from_spec(text, f"--param value {raw!r}")
     for conv in (int, float):
         try:
             return conv(text)
@@ -135,19 +139,61 @@ def parse_params(items: list[str], names: list[str]) -> dict[str, dict[str, Any]
     return out
 
 
-def build(spec: str, params: list[str]):
-    """Build the strategy (or a ``Compose`` for ``a+b``) from the command line."""
-    from textssl.corruption import STRATEGIES, Compose, build_strategy
+def spec_from_flags(strategy: str, params: list[str]) -> Any:
+    """The strategy spec that ``--strategy a+b --param b.rate=0.3`` stands for (plain data, as in a config):
+    ``{"name": "a", ...}`` for one name, ``{"compose": [{"name": "a"}, {"name": "b", "rate": 0.3}]}`` for
+    several."""
+    from textssl.corruption import STRATEGIES
 
-    names = [n.strip() for n in spec.split("+") if n.strip()]
+    names = [n.strip() for n in strategy.split("+") if n.strip()]
     if not names:
         raise ConfigError("--strategy is empty; give a strategy name such as token_masking")
     for n in names:
         if n not in STRATEGIES:
             raise ConfigError(f"--strategy: unknown strategy {n!r}; choose one of: {', '.join(STRATEGIES)}")
     kwargs = parse_params(params, names)
-    members = [build_strategy(n, **kwargs[n]) for n in names]
-    return members[0] if len(members) == 1 else Compose(members)
+    members = [{"name": n, **kwargs[n]} for n in names]
+    return members[0] if len(members) == 1 else {"compose": members}
+
+
+def read_spec(arg: str) -> Any:
+    """``--spec``: a YAML file or inline YAML holding a strategy spec, or a config whose ``strategy`` is one."""
+    import yaml
+
+    path = Path(arg)
+    looks_like_path = "\n" not in arg and len(arg) < 4096 and not arg.lstrip().startswith(("{", "["))
+    if looks_like_path and path.is_file():
+        where, text = f"--spec {arg}", path.read_text(encoding="utf-8")
+    elif looks_like_path and path.suffix in (".yaml", ".yml", ".json"):
+        raise InputFileError(f"--spec {arg}: no such file (or give the spec itself as YAML)")
+    else:
+        where, text = "--spec", arg
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if isinstance(spec, dict) and "strategy" in spec and not {"name", "compose"} & set(spec):
+        # a pretraining config: preview its strategy
+        args = spec.get("strategy_args") or {}
+        spec = spec["strategy"]
+        if isinstance(spec, str) and args:
+            spec = {"name": spec, **args}
+    if spec is None:
+        raise ConfigError(f"{where}: empty spec; write e.g. {{name: whole_word_masking, rate: 0.3}}")
+    return spec
+
+
+def build(args: argparse.Namespace):
+    """The strategy from ``--spec`` or ``--strategy``/``--param``, through the one spec parser."""
+    from textssl.corruption import strategy_from_spec
+
+    if args.spec is not None:
+        if args.strategy is not None or args.param:
+            raise ConfigError("--spec replaces --strategy and --param; give the arguments inside the spec")
+        return strategy_from_spec(read_spec(args.spec))
+    if args.strategy is None:
+        raise ConfigError("give --strategy NAME (e.g. --strategy whole_word_masking) or --spec YAML")
+    return strategy_from_spec(spec_from_flags(args.strategy, args.param))
 
 
 def read_text(arg: str) -> str:
@@ -350,13 +396,27 @@ def _token_table(tokenizer, orig: list[int], cur: list[int], lab: list[int] | No
 # --------------------------------------------------------------------------- command
 
 
-def _default_tokenizer(spec: str) -> str:
-    return "unigram" if "t5" in spec else "wordpiece"
+def _default_tokenizer(strategy) -> str:
+    from textssl.corruption import T5SpanCorruption
+
+    members = getattr(strategy, "strategies", [strategy])
+    return "unigram" if any(isinstance(s, T5SpanCorruption) for s in members) else "wordpiece"
 
 
 def _needs_unigram_counts(strategy) -> bool:
     members = getattr(strategy, "strategies", [strategy])
     return any(getattr(s, "source", None) == "unigram" for s in members)
+
+
+def _spec_line(strategy) -> str:
+    """The strategy's spec as one line of YAML: what to write under ``strategy:`` in a pretraining config."""
+    import yaml
+
+    from textssl.corruption import spec_of
+
+    return yaml.safe_dump(
+        spec_of(strategy, full=False), default_flow_style=True, sort_keys=False, width=10**6
+    ).strip()
 
 
 def run_corrupt(args: argparse.Namespace) -> int:
@@ -366,8 +426,8 @@ def run_corrupt(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-length must be at least 2, got {args.max_length}")
     if args.step < 0:
         raise ConfigError(f"--step must be >= 0 (the training step a rate schedule reads), got {args.step}")
-    strategy = build(args.strategy, args.param)
-    tok_name = args.tokenizer or _default_tokenizer(args.strategy)
+    strategy = build(args)
+    tok_name = args.tokenizer or _default_tokenizer(strategy)
     tokenizer = load_tokenizer(tok_name)
     info = TokenizerInfo.from_tokenizer(tokenizer)
     feats = make_features(tokenizer, info, read_text(args.text), args.max_length)
@@ -384,6 +444,7 @@ def run_corrupt(args: argparse.Namespace) -> int:
         f["_step"] = args.step
     out = collator(feats)
     print(f"strategy : {strategy!r}")
+    print(f"spec     : {_spec_line(strategy)}")
     print(
         f"tokenizer: {tok_name} ({info.kind}); seed {args.seed}; step {args.step}; block length {args.max_length}"
     )

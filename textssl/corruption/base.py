@@ -1,4 +1,4 @@
-"""The strategy contract and the vectorized building blocks strategies share.
+"""The strategy contract: the batch a strategy receives and returns, ``Strategy`` and rate ``Schedule``s.
 
 A strategy is a callable ``strategy(batch, info, generator, step) -> batch``. ``batch`` is a dict of tensors
 made by :class:`textssl.Collator`:
@@ -8,10 +8,11 @@ made by :class:`textssl.Collator`:
 * ``word_start`` (bool ``[B, L]``) when the strategy lists it in ``requires``,
 * ``sentence_ids`` / ``document_ids`` (long ``[B, L]``, ``-1`` on padding) when listed in ``requires``. They
   are labels, not sizes: block-local or corpus-wide, any magnitude; nothing may be sized by their maximum
-  (renumber per row with :func:`textssl.corruption.denoising.dense_ranks`).
+  (renumber per row with :func:`textssl.corruption.ops.dense_ranks`).
 
 It returns a new dict with the model inputs and targets (``labels`` use ``-100`` for "no loss"). Every random
-draw comes from ``generator``; there is no Python loop over batch rows or tokens.
+draw comes from ``generator``; there is no Python loop over batch rows or tokens. The kernels strategies
+share (argument checks, random draws, row-wise scatters, re-layouts) are in :mod:`textssl.corruption.ops`.
 """
 
 from __future__ import annotations
@@ -70,33 +71,6 @@ class Linear(Schedule):
 RateLike = float | Schedule
 
 
-def as_schedule(value: RateLike, name: str, low: float = 0.0, high: float = 1.0) -> Schedule:
-    """Validate a rate (a number in ``[low, high]`` or a Schedule whose endpoints are) and wrap it."""
-    sched = value if isinstance(value, Schedule) else Constant(_number(value, name))
-    probes = [sched(0)]
-    if isinstance(sched, Linear):
-        probes += [sched.start, sched.end]
-    for v in probes:
-        if not (low <= v <= high):
-            raise ConfigError(f"{name} must be in [{low}, {high}], got {v}")
-    return sched
-
-
-def check_prob(value: float, name: str, low: float = 0.0, high: float = 1.0) -> float:
-    """Validate a probability-like argument and return it as float."""
-    v = _number(value, name)
-    if not (low <= v <= high):
-        raise ConfigError(f"{name} must be in [{low}, {high}], got {v}")
-    return v
-
-
-def _number(value, name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-
-
 class Strategy:
     """Base class for corruption strategies. Subclasses implement :meth:`__call__`.
 
@@ -115,38 +89,3 @@ class Strategy:
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({fields})"
-
-
-# --------------------------------------------------------------------------- shared vectorized helpers
-
-
-def uniform(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """Uniform [0, 1) floats from ``generator``."""
-    return torch.rand(shape, generator=generator)
-
-
-def random_tokens(
-    shape: tuple[int, ...], info: TokenizerInfo, generator: torch.Generator, source: str = "uniform"
-) -> torch.Tensor:
-    """Random non-special token ids: uniform over the vocabulary, or by corpus unigram frequency."""
-    if source == "unigram":
-        if info.unigram_probs is None:
-            raise ConfigError(
-                "source='unigram' needs corpus unigram frequencies: call info.set_unigram_counts(counts) "
-                "(textssl.data.unigram_counts computes them) or use source='uniform'"
-            )
-        n = 1
-        for s in shape:
-            n *= s
-        if n == 0:
-            return torch.empty(shape, dtype=torch.long)
-        return torch.multinomial(info.unigram_probs, n, replacement=True, generator=generator).view(shape)
-    idx = torch.randint(len(info.replace_ids), shape, generator=generator)
-    return info.replace_ids[idx]
-
-
-def segment_starts(ids: torch.Tensor) -> torch.Tensor:
-    """True where a new run of equal values begins along each row (position 0 always starts one)."""
-    starts = torch.ones_like(ids, dtype=torch.bool)
-    starts[:, 1:] = ids[:, 1:] != ids[:, :-1]
-    return starts

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, segment_starts
+from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy
+from textssl.corruption.ops import segment_starts
 from textssl.errors import MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
@@ -34,7 +35,7 @@ class CausalLM(Strategy):
         if self.respect_documents:
             if "document_ids" not in batch:
                 raise MissingKeyError("CausalLM(respect_documents=True) needs 'document_ids' in the batch")
-            new_doc = segment_starts(batch["document_ids"])
+            new_doc = torch.from_numpy(segment_starts(batch["document_ids"].numpy()))
             new_doc[:, 0] = False  # the block's first token is dropped by the model's shift anyway
             no_loss = no_loss | new_doc
         out = dict(batch)

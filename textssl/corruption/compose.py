@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
-from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, check_prob
+from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy
+from textssl.corruption.ops import check_prob, pad_id, uniform, word_starts
 from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
@@ -17,7 +18,7 @@ _ZERO_KEYS = ("attention_mask", "decoder_attention_mask", "token_type_ids", "wor
 def pad_value(key: str, info: TokenizerInfo) -> int | bool:
     """The fill value for ``key`` when a row is padded or a row has no value for it."""
     if key in _ID_KEYS:
-        return int(info.pad_id) if info.pad_id is not None else 0
+        return pad_id(info)
     if key == "special_mask":
         return True
     if key in ("sentence_ids", "document_ids"):
@@ -87,7 +88,7 @@ class Compose(Strategy):
         for i, (strategy, p) in enumerate(zip(self.strategies, self.probs)):
             if i > 0:
                 state = self._refresh(state, info, getattr(strategy, "requires", ()), strategy)
-            chosen = None if p >= 1 else torch.rand(b, generator=generator) < p
+            chosen = None if p >= 1 else torch.from_numpy(uniform((b,), generator) < p)
             out = strategy(state, info, generator, step)
             state = {**state, **out} if chosen is None else self._mix(state, out, chosen, info)
         return state
@@ -102,10 +103,9 @@ class Compose(Strategy):
         state = dict(state)
         state["special_mask"] = special
         if "word_start" in needs:
-            ws = info.word_start[ids].clone()
-            ws[:, 0] = True
-            ws[:, 1:] |= special[:, :-1]
-            state["word_start"] = ws & ~special
+            state["word_start"] = torch.from_numpy(
+                word_starts(ids.numpy(), special.numpy(), info.word_start.numpy())
+            )
         for key in ("sentence_ids", "document_ids"):
             if key in needs and (key not in state or state[key].shape != ids.shape):
                 raise ConfigError(

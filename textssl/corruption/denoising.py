@@ -13,9 +13,8 @@ are kept. The internal ``special_mask`` (and ``word_start``, ``sentence_ids``, `
 are updated for the new layout so later members of a ``Compose`` see a consistent batch.
 
 Random numbers come from the Collator's ``torch.Generator``; the elementwise work runs on numpy views of the
-batch's CPU tensors (several times cheaper per call than torch for these small integer arrays). The module
-also holds the helpers the T5 and sentence-level strategies share (:func:`choose_random`, :func:`pack_left`,
-:func:`relayout`).
+batch's CPU tensors (several times cheaper per call than torch for these small integer arrays), with the
+kernels of :mod:`textssl.corruption.ops`.
 """
 
 from __future__ import annotations
@@ -25,169 +24,27 @@ import math
 import numpy as np
 import torch
 
-from textssl.corruption.base import (
-    IGNORE_INDEX,
-    Batch,
-    RateLike,
-    Strategy,
+from textssl.corruption.base import Batch, RateLike, Strategy
+from textssl.corruption.ops import (
     as_schedule,
     check_prob,
+    choose_random,
+    original_labels,
+    pack_left,
+    pad_id,
     random_tokens,
+    rate_at,
+    relayout,
+    row_offsets,
+    scatter_rows,
+    shift_right,
+    tracks_ids,
+    uniform,
 )
 from textssl.errors import ConfigError, MissingKeyError
 from textssl.tokenization import TokenizerInfo
 
-# --------------------------------------------------------------------------- shared vectorized helpers
-
-
-def rand(shape: tuple[int, ...], generator: torch.Generator) -> np.ndarray:
-    """Uniform ``[0, 1)`` float32 draws from ``generator``, as a numpy array."""
-    return torch.rand(shape, generator=generator).numpy()
-
-
-def row_offsets(b: int, width: int) -> np.ndarray:
-    """``[B, 1]`` start of each row in a flattened ``[B, width]`` array."""
-    return (np.arange(b, dtype=np.int64) * width)[:, None]
-
-
-def dense_ranks(ids: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
-    """Renumber each row's ``ids`` (where ``valid``) to ``0..k-1`` in increasing order of value; -1 elsewhere.
-
-    Sentence and document ids are labels, not sizes: corpus-wide ids (say 5,000,000) must cost the same as
-    block-local ones, so tables indexed by id are sized by the returned ``k`` (the most distinct ids in a row,
-    at most the row length) instead of by ``ids.max()``. One stable sort per row; ids that are already dense
-    from 0 come back unchanged. Returns ``(ranks, k)``.
-    """
-    b, w = ids.shape
-    if b == 0 or w == 0 or not valid.any():
-        return np.full(ids.shape, -1, np.int64), 0
-    key = np.where(valid, ids.astype(np.int64, copy=False), np.iinfo(np.int64).max)
-    order = np.argsort(key, axis=1, kind="stable")
-    ordered = np.take_along_axis(key, order, 1)
-    ordered_valid = np.take_along_axis(valid, order, 1)
-    new = np.ones(ordered.shape, bool)
-    new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    rank = np.cumsum(new & ordered_valid, 1) - 1
-    out = np.empty((b, w), np.int64)
-    np.put_along_axis(out, order, np.where(ordered_valid, rank, -1), 1)
-    return out, int(rank[:, -1].max()) + 1
-
-
-def choose_random(
-    candidates: np.ndarray, counts: np.ndarray, generator: torch.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Choose exactly ``counts[b]`` positions of row ``b`` uniformly at random among ``candidates[b]``.
-
-    ``counts[b]`` must not exceed the number of candidates. Returns ``(chosen, order, taken)``: ``order``
-    (``[B, K]``, ``K = max(counts)``) lists the chosen positions in a uniformly random order (one ``topk`` over
-    random keys), ``taken[b, j]`` is ``j < counts[b]``. So ``order[b, :k]`` for ``k <= counts[b]`` is itself a
-    uniform random subset.
-    """
-    b, w = candidates.shape
-    k = int(counts.max()) if b else 0
-    if k == 0:
-        return np.zeros_like(candidates), np.zeros((b, 0), np.int64), np.zeros((b, 0), bool)
-    keys = rand((b, w), generator)
-    keys[~candidates] = -1.0
-    order = torch.from_numpy(keys).topk(k, dim=1).indices.numpy()
-    taken = np.arange(k) < counts[:, None]
-    chosen = np.zeros((b, w + 1), bool)
-    chosen.ravel()[row_offsets(b, w + 1) + np.where(taken, order, w)] = True
-    return chosen[:, :w], order, taken
-
-
-def pack_left(keep: np.ndarray, *arrays: tuple[np.ndarray, int]) -> tuple[list[np.ndarray], np.ndarray]:
-    """Left-align the kept entries of each row of every ``(array, pad)`` (order kept), padded with ``pad``.
-
-    For several arrays sharing one ``keep`` mask, with one flat
-    scatter each. Returns the packed (contiguous) arrays, ``[B, max kept]``, and the kept counts.
-    """
-    b = keep.shape[0]
-    lengths = keep.sum(1)
-    width = int(lengths.max()) if b else 0
-    dest = row_offsets(b, width + 1) + np.where(keep, np.cumsum(keep, 1) - 1, width)
-    outs = []
-    for arr, pad in arrays:
-        out = np.full(b * (width + 1), pad, dtype=arr.dtype)
-        out[dest] = arr
-        outs.append(np.ascontiguousarray(out.reshape(b, width + 1)[:, :width]))
-    return outs, lengths
-
-
-def layout_word_starts(ids: np.ndarray, special: np.ndarray, info: TokenizerInfo) -> np.ndarray:
-    """Word-start flags for a new layout, with the Collator's rule (the token after a special starts a word)."""
-    ws = info.word_start.numpy()[ids]
-    if ws.shape[1]:
-        ws[:, 0] = True
-        ws[:, 1:] |= special[:, :-1]
-    return ws & ~special
-
-
-def tracks_ids(batch: Batch) -> bool:
-    """Whether the batch carries per-token sentence/document ids that a new layout must carry along."""
-    return "sentence_ids" in batch or "document_ids" in batch
-
-
-def relayout(
-    batch: Batch,
-    info: TokenizerInfo,
-    ids: np.ndarray,
-    src: np.ndarray | None,
-    valid: np.ndarray,
-    src_row: np.ndarray | None = None,
-    special: np.ndarray | None = None,
-) -> Batch:
-    """A copy of ``batch`` whose per-token keys follow a new layout of the tokens.
-
-    ``ids`` are the new ``input_ids`` (padding where ``valid`` is False); ``src`` gives, for every new
-    position, the position in the old layout of the token it comes from (or, for a new token, stands next
-    to); ``src_row`` the old row when tokens move between rows. ``attention_mask`` and ``special_mask`` are
-    rebuilt from ``ids`` (or ``special`` is the new ``special_mask``, when the caller knows it);
-    ``word_start`` is recomputed, ``sentence_ids``/``document_ids`` are carried along (``-1`` on special tokens
-    and padding for sentence ids, on padding for document ids) when present; ``src`` may be None when the
-    batch has neither (see :func:`tracks_ids`).
-    """
-    out = dict(batch)
-    if special is None:
-        special = info.special.numpy()[ids] | ~valid
-    out["input_ids"] = torch.from_numpy(ids)
-    out["attention_mask"] = torch.from_numpy(valid.astype(np.int64))
-    out["special_mask"] = torch.from_numpy(special)
-    if "word_start" in batch:
-        out["word_start"] = torch.from_numpy(layout_word_starts(ids, special, info))
-    if not tracks_ids(batch):
-        return out
-    assert src is not None, "relayout needs src to carry sentence/document ids"
-    rows = np.arange(ids.shape[0])[:, None] if src_row is None else src_row
-    for key in ("sentence_ids", "document_ids"):
-        if key in batch:
-            old = batch[key].numpy()
-            if old.shape[1] == 0:
-                vals = np.full(ids.shape, -1, np.int64)
-            else:
-                vals = old.ravel()[rows * old.shape[1] + np.clip(src, 0, old.shape[1] - 1)]
-            out[key] = torch.from_numpy(np.where(special if key == "sentence_ids" else ~valid, -1, vals))
-    return out
-
-
-def original_labels(batch: Batch) -> torch.Tensor:
-    """The decoder target: ``labels`` already in the batch, else the uncorrupted ids with -100 on padding."""
-    if "labels" in batch:
-        return batch["labels"]
-    return torch.from_numpy(
-        np.where(batch["attention_mask"].numpy() != 0, batch["input_ids"].numpy(), IGNORE_INDEX)
-    )
-
-
-def check_rate(value: float, name: str, step: int) -> float:
-    """A schedule's value at ``step``, checked to be a probability."""
-    if not (0.0 <= value <= 1.0):
-        raise ConfigError(f"{name} schedule gave {value} at step {step}; it must stay within [0, 1]")
-    return value
-
-
-def _random_ids(shape: tuple[int, ...], info: TokenizerInfo, generator: torch.Generator) -> np.ndarray:
-    return random_tokens(shape, info, generator).numpy()
+# --------------------------------------------------------------------------- helpers of these strategies
 
 
 def insert_tokens(
@@ -225,7 +82,7 @@ def insert_tokens(
         flat = np.zeros_like(flat)
         ids = np.zeros((b, 1), ids.dtype)
         src = None if src is None else np.zeros((b, 1), np.int64)
-    out = np.where(real, ids.ravel()[flat], info.pad_id if info.pad_id is not None else 0)
+    out = np.where(real, ids.ravel()[flat], pad_id(info))
     out_src = None if src is None else src.ravel()[flat]
     if order.shape[1]:
         n_random = np.ceil(counts * random_ratio).astype(np.int64)
@@ -235,7 +92,7 @@ def insert_tokens(
             mask_id = info.require("mask_id", strategy)
             out.ravel()[at[taken & ~rnd]] = mask_id
         if rnd.any():
-            out.ravel()[at[rnd]] = _random_ids((int(rnd.sum()),), info, generator)
+            out.ravel()[at[rnd]] = random_tokens((int(rnd.sum()),), info, generator)
     return out, out_src, total
 
 
@@ -263,9 +120,9 @@ def poisson_span_lengths(
         return np.zeros((b, 0), np.int64), np.zeros((b, 0), bool)
     mean = float((1 - cdf[:-1]).sum())  # E[length] of the table
     k = max(4, math.ceil(max_budget / max(mean, 1e-3) * 1.2) + 4)
-    lengths = np.searchsorted(cdf, rand((b, k), generator), side="right")
+    lengths = np.searchsorted(cdf, uniform((b, k), generator), side="right")
     while bool((lengths.sum(1) < budget).any()):
-        more = np.searchsorted(cdf, rand((b, k), generator), side="right")
+        more = np.searchsorted(cdf, uniform((b, k), generator), side="right")
         lengths = np.concatenate([lengths, more], 1)
     cum = np.cumsum(lengths, 1)
     last = (cum < budget[:, None]).sum(1, keepdims=True)  # first index where the sum reaches the budget
@@ -287,10 +144,6 @@ def _finish(
     out = relayout(batch, info, ids, src, valid)
     out["labels"] = original_labels(batch)
     return out
-
-
-def _pad(info: TokenizerInfo) -> int:
-    return info.pad_id if info.pad_id is not None else 0
 
 
 # --------------------------------------------------------------------------- strategies
@@ -345,20 +198,15 @@ class TextInfilling(Strategy):
                 )
             cand &= batch["word_start"].numpy()
         n_cand = cand.sum(1)
-        rate = check_rate(self.rate(step), "rate", step)
+        rate = rate_at(self.rate, step)
         lengths, valid = poisson_span_lengths(np.ceil(n_cand * rate).astype(np.int64), self._cdf, generator)
         starts, order, taken = choose_random(cand, np.minimum(valid.sum(1), n_cand), generator)
         k = order.shape[1]
-        span_len = np.zeros(b * (width + 1), np.int64)
-        if k:
-            span_len[row_offsets(b, width + 1) + np.where(taken, order, width)] = lengths[:, :k]
-        span_len = span_len.reshape(b, width + 1)[:, :width]
+        span_len = scatter_rows(width, np.where(taken, order, width), lengths[:, :k])
         # word counter that jumps past any span length at special tokens, so spans stop there
         widx = np.cumsum(cand + special * (width + 1), 1)
         reach = np.maximum.accumulate(np.where(starts, widx + span_len, 0), 1)
-        prev_reach = np.zeros_like(reach)
-        prev_reach[:, 1:] = reach[:, :-1]
-        fresh = starts & (prev_reach <= widx)  # a start not swallowed by an earlier span
+        fresh = starts & (shift_right(reach) <= widx)  # a start not swallowed by an earlier span
         is_mask = fresh & (span_len > 0)
         inserted = fresh & (span_len == 0)
         keep = attn & ((reach <= widx) | special | is_mask)
@@ -366,11 +214,11 @@ class TextInfilling(Strategy):
         values = np.where(is_mask, mask_id, ids)
         new = np.full_like(ids, mask_id)
         if self.random_ratio > 0:
-            rnd = rand((b, width), generator) < self.random_ratio
-            values = np.where(is_mask & rnd, _random_ids((b, width), info, generator), values)
-            new = np.where(inserted & rnd, _random_ids((b, width), info, generator), new)
+            rnd = uniform((b, width), generator) < self.random_ratio
+            values = np.where(is_mask & rnd, random_tokens((b, width), info, generator), values)
+            new = np.where(inserted & rnd, random_tokens((b, width), info, generator), new)
         # slot 0 of each position holds an inserted mask, slot 1 the (kept) token
-        parts = [(np.stack([new, values], 2).reshape(b, 2 * width), _pad(info))]
+        parts = [(np.stack([new, values], 2).reshape(b, 2 * width), pad_id(info))]
         if tracks_ids(batch):
             pos = np.broadcast_to(np.arange(width), (b, width))
             parts.append((np.stack([pos, pos], 2).reshape(b, 2 * width), 0))
@@ -390,10 +238,10 @@ class TokenDeletion(Strategy):
     def __call__(self, batch: Batch, info: TokenizerInfo, generator: torch.Generator, step: int = 0) -> Batch:
         ids, special, attn = _views(batch)
         cand = ~special
-        rate = check_rate(self.rate(step), "rate", step)
+        rate = rate_at(self.rate, step)
         deleted, _, _ = choose_random(cand, np.ceil(cand.sum(1) * rate).astype(np.int64), generator)
         keep = attn & ~deleted
-        parts = [(ids, _pad(info))]
+        parts = [(ids, pad_id(info))]
         if tracks_ids(batch):
             parts.append((np.broadcast_to(np.arange(ids.shape[1]), ids.shape), 0))
         packed, new_len = pack_left(keep, *parts)
@@ -419,7 +267,7 @@ class TokenInsertion(Strategy):
     def __call__(self, batch: Batch, info: TokenizerInfo, generator: torch.Generator, step: int = 0) -> Batch:
         ids, _, attn = _views(batch)
         lengths = attn.sum(1)
-        rate = check_rate(self.rate(step), "rate", step)
+        rate = rate_at(self.rate, step)
         counts = np.ceil(lengths * rate).astype(np.int64)
         src = np.broadcast_to(np.arange(ids.shape[1]), ids.shape) if tracks_ids(batch) else None
         new_ids, new_src, new_len = insert_tokens(
@@ -446,7 +294,7 @@ class DocumentRotation(Strategy):
         first = np.where(text.any(1), text.argmax(1), width)  # first text position
         stop = width - np.where(text.any(1), text[:, ::-1].argmax(1), width)  # one past the last one
         span = np.maximum(stop - first, 1)
-        u = rand((2, b), generator)
+        u = uniform((2, b), generator)
         rotate = (u[0] < self.prob) & (stop - first > 1)
         shift = np.where(rotate, np.minimum((u[1] * span).astype(np.int64), span - 1), 0)
         pos = np.arange(width)

@@ -15,21 +15,22 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from textssl.corruption.base import (
-    IGNORE_INDEX,
-    Batch,
-    RateLike,
-    Schedule,
-    Strategy,
+from textssl.corruption.base import IGNORE_INDEX, Batch, RateLike, Strategy
+from textssl.corruption.ops import (
+    PRIORITY_END,
     as_schedule,
     check_prob,
+    kth_smallest,
+    per_word,
+    random_priorities,
     random_tokens,
+    rate_at,
+    uniform,
 )
 from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
-_PRIORITY_END = 2**62  # random priorities are uniform int64 in [0, 2**62)
-_NEVER = 2**62  # larger than every priority: "never chosen"
+_NEVER = PRIORITY_END  # larger than every random priority: "never chosen"
 _LOW_BITS = 2**24  # a priority's low bits double as a uniform draw
 
 
@@ -45,58 +46,6 @@ def check_replace_probs(mask_prob: float, random_prob: float) -> tuple[float, fl
     return mask_prob, random_prob
 
 
-def rate_at(schedule: Schedule, step: int, name: str = "rate") -> float:
-    """Evaluate a rate schedule at ``step`` and check it is a probability."""
-    r = float(schedule(step))
-    if not (0.0 <= r <= 1.0):
-        raise ConfigError(f"{name} schedule gave {r} at step {step}; it must stay within [0, 1]")
-    return r
-
-
-def word_start_index(word_start: torch.Tensor | np.ndarray) -> np.ndarray:
-    """For every position, the flat index (into the ``[B * L]`` flattened batch) of its word's start token.
-
-    A word is a word-start token plus the continuation tokens after it; a running maximum over the flat
-    positions of word starts carries each start forward. Each row's first position is treated as a start,
-    so nothing leaks across rows (positions before a row's first word are special tokens anyway).
-    """
-    ws = np.asarray(word_start)
-    b, length = ws.shape
-    flat = np.arange(b * length, dtype=np.int64).reshape(b, length)
-    pos = np.where(ws, flat, 0)
-    pos[:, 0] = flat[:, 0]
-    return np.maximum.accumulate(pos.ravel()).reshape(b, length)
-
-
-def per_word(values: np.ndarray, word_start: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Broadcast ``values`` ``[B, L]`` from each word's start token to all tokens of the word."""
-    return values.ravel()[word_start_index(word_start)]
-
-
-def random_priorities(shape: tuple[int, ...], generator: torch.Generator) -> np.ndarray:
-    """Uniform random int64 in ``[0, 2**62)``: ranking keys whose ties are practically impossible."""
-    return torch.empty(shape, dtype=torch.long).random_(0, _PRIORITY_END, generator=generator).numpy()
-
-
-def uniform(shape: tuple[int, ...], generator: torch.Generator) -> np.ndarray:
-    """Uniform ``[0, 1)`` float32 draws from ``generator``, as a numpy array."""
-    return torch.rand(shape, generator=generator).numpy()
-
-
-def kth_smallest(values: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """The ``k``-th smallest entry of each row (``k`` 1-based, one per row; ``k < 1`` reads the smallest).
-
-    One ``np.partition`` at the largest ``k`` moves each row's ``k_max`` smallest entries to the front, and
-    only those are sorted (torch's CPU sort of the full rows is an order of magnitude slower). Returns
-    ``[B, 1]``.
-    """
-    kk = np.maximum(np.asarray(k) - 1, 0)
-    kmax = int(kk.max()) if len(kk) else 0
-    front = np.partition(values, kmax, axis=1)[:, : kmax + 1]
-    front.sort(axis=1)
-    return np.take_along_axis(front, kk[:, None], 1)
-
-
 def put_random_tokens(
     out: np.ndarray,
     where: np.ndarray,
@@ -107,7 +56,7 @@ def put_random_tokens(
     """Write random non-special tokens (drawn from ``generator``) into ``out`` in place where ``where``."""
     n = int(np.count_nonzero(where))
     if n:
-        out[where] = random_tokens((n,), info, generator, source).numpy()
+        out[where] = random_tokens((n,), info, generator, source)
 
 
 def mask_replace_with(

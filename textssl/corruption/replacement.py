@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from textssl.corruption.base import IGNORE_INDEX, Batch, RateLike, Strategy, as_schedule
-from textssl.corruption.masking import per_word, rate_at, uniform
+from textssl.corruption.base import IGNORE_INDEX, Batch, RateLike, Strategy
+from textssl.corruption.ops import as_schedule, per_word, rate_at, sample_ids, uniform
 from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
@@ -29,11 +29,9 @@ def _pool_draw(
         probs = info.unigram_probs * in_pool
         if float(probs.sum()) <= 0:
             probs = info.unigram_probs
-        return torch.multinomial(probs, n, replacement=True, generator=generator).numpy()
+        return sample_ids((n,), generator, weights=probs)
     pool = np.flatnonzero(in_pool.numpy())
-    if len(pool) == 0:
-        pool = info.replace_ids.numpy()
-    return pool[torch.randint(len(pool), (n,), generator=generator).numpy()]
+    return sample_ids((n,), generator, pool=pool if len(pool) else info.replace_ids)
 
 
 class WordReplacement(Strategy):

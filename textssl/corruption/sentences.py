@@ -32,14 +32,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, check_prob
-from textssl.corruption.denoising import (
+from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy
+from textssl.corruption.ops import (
+    check_prob,
     dense_ranks,
-    layout_word_starts,
+    gather_rows,
     original_labels,
     pack_left,
-    rand,
+    pad_id,
     row_offsets,
+    scatter_rows,
+    uniform,
+    word_starts,
 )
 from textssl.errors import ConfigError, MissingKeyError
 from textssl.tokenization import TokenizerInfo
@@ -54,21 +58,6 @@ def _need(batch: Batch, strategy: str) -> None:
                 f"{strategy} needs '{key}' in the batch; prepare the data with textssl.data (which records "
                 "sentence and document ids) and use textssl.Collator"
             )
-
-
-def _take(table: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``table[b, idx[b, i]]`` for every row (a flat gather)."""
-    return table.ravel()[row_offsets(table.shape[0], table.shape[1]) + idx]
-
-
-def _put(width: int, idx: np.ndarray, values: np.ndarray | int, fill: int | np.ndarray = 0) -> np.ndarray:
-    """A ``[B, width]`` array of ``fill`` with ``values`` written at ``idx`` of each row (``idx == width`` is
-    dropped)."""
-    b = idx.shape[0]
-    out = np.empty((b, width + 1), np.int64)
-    out[:, :width] = fill
-    out.ravel()[row_offsets(b, width + 1) + idx] = values
-    return out[:, :width]
 
 
 class SentencePermutation(Strategy):
@@ -108,39 +97,39 @@ class SentencePermutation(Strategy):
         off = row_offsets(b, n_sent + 1)
         s_len = np.bincount((off + s_idx).ravel(), minlength=b * (n_sent + 1)).reshape(b, -1)[:, :n_sent]
         exists = s_len > 0
-        sdoc = np.where(exists, _put(n_sent, s_idx, dense_doc), n_doc)
+        sdoc = np.where(exists, scatter_rows(n_sent, s_idx, dense_doc), n_doc)
         sent = np.arange(n_sent)
-        keys = rand((2, b, n_sent), generator)
+        keys = uniform((2, b, n_sent), generator)
         chosen = exists
         if self.ratio < 1:
             # a random ceil(ratio * n) of each document's n sentences: rank sentences by (document, key)
             counts = np.bincount((row_offsets(b, n_doc + 1) + sdoc).ravel(), minlength=b * (n_doc + 1))
             counts = counts.reshape(b, n_doc + 1)
-            group_start = _take(np.cumsum(counts, 1) - counts, sdoc)
-            to_move = np.ceil(_take(counts, sdoc) * self.ratio)
-            rank = _put(n_sent, np.argsort(sdoc + keys[0], 1), sent)
+            group_start = gather_rows(np.cumsum(counts, 1) - counts, sdoc)
+            to_move = np.ceil(gather_rows(counts, sdoc) * self.ratio)
+            rank = scatter_rows(n_sent, np.argsort(sdoc + keys[0], 1), sent)
             chosen = exists & (rank - group_start < to_move)
         # the chosen sentences, in random order within each document, take the chosen slots in text order
         big = float((n_doc + 1) * n_sent)
         slots = np.argsort(np.where(chosen, sent, big), 1, kind="stable")
         movers = np.argsort(np.where(chosen, sdoc + keys[1], big), 1, kind="stable")
-        new_slot = _put(n_sent, movers, slots)
+        new_slot = scatter_rows(n_sent, movers, slots)
         # text offsets: where each sentence starts before and after the move (sentences are contiguous)
-        slot_len = _take(s_len, _put(n_sent, new_slot, sent))
-        new_start = _take(np.cumsum(slot_len, 1) - slot_len, new_slot)
+        slot_len = gather_rows(s_len, scatter_rows(n_sent, new_slot, sent))
+        new_start = gather_rows(np.cumsum(slot_len, 1) - slot_len, new_slot)
         tok_sent = np.minimum(s_idx, n_sent - 1)
         rank_text = np.cumsum(movable, 1) - 1
-        new_rank = _take(new_start - (np.cumsum(s_len, 1) - s_len), tok_sent) + rank_text
-        text_pos = _put(width, np.where(movable, rank_text, width), np.arange(width))
-        dest = np.where(movable, _take(text_pos, np.clip(new_rank, 0, width - 1)), width)
+        new_rank = gather_rows(new_start - (np.cumsum(s_len, 1) - s_len), tok_sent) + rank_text
+        text_pos = scatter_rows(width, np.where(movable, rank_text, width), np.arange(width))
+        dest = np.where(movable, gather_rows(text_pos, np.clip(new_rank, 0, width - 1)), width)
         # special tokens and documents stay in place: only ids, sentence ids and word starts change
-        new_ids = np.ascontiguousarray(_put(width, dest, ids, fill=ids))
-        new_sid = np.ascontiguousarray(_put(width, dest, _take(new_slot, tok_sent), fill=-1))
+        new_ids = np.ascontiguousarray(scatter_rows(width, dest, ids, fill=ids))
+        new_sid = np.ascontiguousarray(scatter_rows(width, dest, gather_rows(new_slot, tok_sent), fill=-1))
         out = dict(batch)
         out["input_ids"] = torch.from_numpy(new_ids)
         out["sentence_ids"] = torch.from_numpy(new_sid)
         if "word_start" in batch:
-            out["word_start"] = torch.from_numpy(layout_word_starts(new_ids, special, info))
+            out["word_start"] = torch.from_numpy(word_starts(new_ids, special, info.word_start.numpy()))
         out["labels"] = labels
         return out
 
@@ -163,7 +152,7 @@ def _split_points(
     # a boundary before text token i: a new sentence of the same document
     bnd = (csid[:, 1:] != csid[:, :-1]) & (cdoc[:, 1:] == cdoc[:, :-1]) & (csid[:, 1:] >= 0)
     seen = np.cumsum(bnd, 1)  # pick the k-th boundary of the row, k uniform
-    pick = (rand((len(n),), generator) * seen[:, -1]).astype(np.int64)
+    pick = (uniform((len(n),), generator) * seen[:, -1]).astype(np.int64)
     j = (seen <= pick[:, None]).sum(1)
     ok = seen[:, -1] > 0
     return text_ids, n, np.where(ok, j + 1, n), ok
@@ -210,7 +199,7 @@ def _pair_layout(
     ids = text_ids.ravel()[rows * n_text + col]
     valid = p < total
     seps = (p == end1) | ((p == end2) & has_second[:, None])
-    ids = np.where(seps, sep, np.where(valid, ids, info.pad_id if info.pad_id is not None else 0))
+    ids = np.where(seps, sep, np.where(valid, ids, pad_id(info)))
     special = seps | ~valid
     if c:
         ids[:, 0] = int(cls)
@@ -221,7 +210,7 @@ def _pair_layout(
     out["special_mask"] = torch.from_numpy(special)
     out["token_type_ids"] = torch.from_numpy((in_second & valid).astype(np.int64))
     if "word_start" in batch:
-        out["word_start"] = torch.from_numpy(layout_word_starts(ids, special, info))
+        out["word_start"] = torch.from_numpy(word_starts(ids, special, info.word_start.numpy()))
     return out
 
 
@@ -270,7 +259,7 @@ class SentenceOrder(_SegmentPair):
         ok &= pair_budget > 0
         a_len, b_len = _fit(j, n - j, pair_budget)
         a_start = j - a_len
-        swap = ok & (rand((len(n),), generator) < self.swap_prob)
+        swap = ok & (uniform((len(n),), generator) < self.swap_prob)
         first = (
             np.where(ok, np.where(swap, j, a_start), 0),
             np.where(ok, np.where(swap, b_len, a_len), np.minimum(n, single_budget)),
@@ -304,7 +293,7 @@ class NextSentence(_SegmentPair):
         ok &= pair_budget > 0
         b = len(n)
         rows = np.arange(b)
-        u = rand((2, b), generator)
+        u = uniform((2, b), generator)
         partner = (rows + 1 + (u[0] * max(b - 1, 1)).astype(np.int64)) % b  # uniform among the other rows
         p_start = np.where(ok[partner], j[partner], 0)
         p_len = n[partner] - p_start

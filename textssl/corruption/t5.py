@@ -25,8 +25,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy, check_prob
-from textssl.corruption.denoising import rand, relayout, row_offsets, tracks_ids
+from textssl.corruption.base import IGNORE_INDEX, Batch, Strategy
+from textssl.corruption.ops import (
+    check_prob,
+    pad_id,
+    relayout,
+    row_offsets,
+    segment_starts,
+    shift_right,
+    tracks_ids,
+    uniform,
+)
 from textssl.errors import ConfigError
 from textssl.tokenization import TokenizerInfo
 
@@ -88,7 +97,7 @@ def _cut_points(counts: np.ndarray, pieces: np.ndarray, generator: torch.Generat
         return ends
     width = int(counts.max())
     gap = np.arange(width)  # gap i: a new piece starts at item i
-    keys = rand((b, width), generator)
+    keys = uniform((b, width), generator)
     keys[(gap < 1) | (gap >= ends)] = -1.0
     cuts = torch.from_numpy(keys).topk(k, dim=1).indices.numpy()
     cuts = np.sort(np.where(np.arange(k) < (pieces - 1)[:, None], cuts, ends), axis=1)
@@ -130,8 +139,7 @@ class T5SpanCorruption(Strategy):
         width = int(n.max())
         kept_end = _cut_points(n - noise, spans, generator)
         noise_end = _cut_points(noise, spans, generator)
-        noise_begin = np.zeros_like(noise_end)
-        noise_begin[:, 1:] = noise_end[:, :-1]
+        noise_begin = shift_right(noise_end)
         # noise span s sits after kept pieces 0..s and noise pieces 0..s-1 (pieces alternate, kept first)
         offsets = row_offsets(b, width + 1)
         size = b * (width + 1)
@@ -150,9 +158,7 @@ class T5SpanCorruption(Strategy):
         noise = self.noise_mask(batch, generator)
         kept = attn & ~noise
         # runs of kept / noise tokens alternate and the first is kept: run r uses sentinel r // 2
-        starts = np.ones_like(attn)
-        starts[:, 1:] = noise[:, 1:] != noise[:, :-1]
-        starts &= attn
+        starts = segment_starts(noise) & attn
         run = np.cumsum(starts, 1)
         needed = (int(run[:, -1].max()) + 1) // 2 if width else 0
         if needed > len(sentinels):
@@ -163,7 +169,7 @@ class T5SpanCorruption(Strategy):
         noise_start, kept_start = starts & noise, starts & kept
 
         eos = info.eos_id
-        pad = info.pad_id if info.pad_id is not None else 0
+        pad = pad_id(info)
         length = attn.sum(1)
         last = ids[np.arange(b), np.maximum(length - 1, 0)]
         add_eos = (last != eos) if eos is not None else np.zeros(b, bool)
