@@ -43,7 +43,6 @@ RUN = {
     # A model small enough that a step and a checkpoint take milliseconds: the fault paths are what is tested.
     "model-overrides": "num_hidden_layers=1,hidden_size=32,intermediate_size=64,num_attention_heads=2",
     "report-to": "none",
-    "progress": "false",
 }
 STEPS_PER_EPOCH, TOTAL = 5, 13
 FIGURES = {"kills": 0, "resumed_identically": 0, "damaged": 0, "detected": 0}
@@ -65,7 +64,7 @@ def argv(out: Path, *extra: str, **options: str) -> list[str]:
     args = ["pretrain"]
     for key, value in {**RUN, **options}.items():
         args += [f"--{key}", value]
-    return [*args, "--output-dir", str(out), *extra]
+    return [*args, "--no-progress", "--output-dir", str(out), *extra]
 
 
 def _child(args: list[str], fault: str | None, log: str) -> None:

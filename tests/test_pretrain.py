@@ -420,7 +420,7 @@ def cli_error(capsys, *argv: str) -> str:
     return lines[0]
 
 
-QUICK = ["--data", "synthetic:40", "--max-length", "64", "--batch-size", "8", "--progress", "false"]
+QUICK = ["--data", "synthetic:40", "--max-length", "64", "--batch-size", "8", "--no-progress"]
 QUICK += [
     "--report-to",
     "none",
