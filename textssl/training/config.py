@@ -29,7 +29,8 @@ class PretrainConfig:
     size: str = "tiny"
     model_overrides: dict[str, Any] = field(default_factory=dict)
     objective_args: dict[str, Any] = field(default_factory=dict)
-    strategy: str | None = None  # None: the objective's default (see textssl.objectives)
+    # A strategy spec (textssl.corruption.spec): a name, "a+b", {name: ..., rate: ...}, {compose: [...], probs: [...]}
+    strategy: Any = None  # None: the objective's default (see textssl.objectives)
     strategy_args: dict[str, Any] = field(default_factory=dict)
     tokenizer: str = "wordpiece"
     # data
@@ -106,6 +107,10 @@ class PretrainConfig:
             raise ConfigError(f"option budget_minutes must be positive, got {self.budget_minutes}")
         if self.num_workers < 0:
             raise ConfigError(f"option num_workers must be >= 0, got {self.num_workers}")
+        if self.strategy is not None and not self.strategy_args:
+            from textssl.corruption import strategy_from_spec
+
+            strategy_from_spec(self.strategy)  # a bad spec fails here, before anything is written
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PretrainConfig:
@@ -223,8 +228,9 @@ FIELD_HELP: dict[str, str] = {
     "size": "model size: {sizes} (tiny = L2/H128 ... base = L12/H768)",
     "model_overrides": "transformers config fields to override, e.g. num_hidden_layers=3,hidden_dropout_prob=0",
     "objective_args": "objective options, e.g. generator_fraction=0.25,disc_weight=50 for electra",
-    "strategy": "corruption strategy; none = the objective's own (e.g. token_masking for mlm)",
-    "strategy_args": "strategy options, e.g. rate=0.2",
+    "strategy": "corruption strategy spec: a name, a+b (Compose) or YAML such as "
+    "'{{name: whole_word_masking, rate: {{linear: [0.3, 0.15, 10000]}}}}'; none = the objective's own",
+    "strategy_args": "options of a single named strategy, e.g. rate=0.2",
     "tokenizer": "shipped tokenizer (wordpiece, bpe, unigram), a tokenizer directory or a Hub id",
     "data": "training corpus: a file, directory, .jsonl/.csv/.parquet, Hub dataset id, prepared directory, "
     "or synthetic[:DOCS[:SEED]]",
@@ -297,6 +303,16 @@ def _help_choices() -> dict[str, str]:
     }
 
 
+def _parse_spec(text: str) -> Any:
+    """A strategy spec from the command line: inline YAML when it starts with ``{`` or ``[``, else the text."""
+    if not text.lstrip().startswith(("{", "[")):
+        return text
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise argparse.ArgumentTypeError(f"not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--config`` and one ``--flag`` per PretrainConfig field, with help text and the field's default.
 
@@ -322,6 +338,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         elif "dict" in str(hint):
             action = group.add_argument(
                 flag, dest=f.name, type=_parse_mapping, default=None, metavar="K=V,...", help=help_text
+            )
+        elif hint is Any:  # the strategy spec: a name, a+b, or inline YAML
+            action = group.add_argument(
+                flag, dest=f.name, type=_parse_spec, default=None, metavar="SPEC", help=help_text
             )
         else:
             kind = int if hint in (int, int | None) else float if hint in (float, float | None) else str

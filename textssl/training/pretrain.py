@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from textssl.atomic import atomic_dir, replace_dir
-from textssl.corruption import build_strategy
+from textssl.corruption import spec_of, strategy_from_spec
 from textssl.errors import CheckpointError, ConfigError, DataError, TrainingError
 from textssl.models import build_config, count_parameters, max_positions
 from textssl.objectives import Objective, build_objective
@@ -235,7 +235,8 @@ def start_run(run: Run) -> None:
     cfg, accelerator, state = run.cfg, run.accelerator, run.state
     if accelerator.is_main_process:
         run.out_dir.mkdir(parents=True, exist_ok=True)
-        record = {"event": "config", **asdict(cfg), "parameters": run.parameters}
+        record = {"event": "config", **asdict(cfg), "strategy_spec": spec_of(run.strategy)}
+        record["parameters"] = run.parameters
         run.log.write({**record, "world_size": accelerator.num_processes})
     tracker_config = {k: v for k, v in asdict(cfg).items() if isinstance(v, int | float | str | bool)}
     accelerator.init_trackers("pretrain", config=tracker_config)
@@ -485,8 +486,33 @@ def build_optimizer(model: torch.nn.Module, cfg: PretrainConfig) -> torch.optim.
 
 
 def objective_strategy(cfg: PretrainConfig, objective: Objective):
-    """The configured corruption strategy, or the objective's default."""
-    return build_strategy(cfg.strategy, **cfg.strategy_args) if cfg.strategy else objective.default_strategy()
+    """The configured corruption strategy (a spec, :mod:`textssl.corruption.spec`), or the objective's default."""
+    if cfg.strategy is None:
+        if cfg.strategy_args:
+            raise ConfigError(
+                f"option strategy_args={cfg.strategy_args} needs a strategy",
+                hint="name one (strategy: whole_word_masking), or write the arguments into a strategy spec",
+            )
+        return objective.default_strategy()
+    if not cfg.strategy_args:
+        return strategy_from_spec(cfg.strategy)
+    if not isinstance(cfg.strategy, str) or "+" in cfg.strategy:
+        raise ConfigError(
+            f"option strategy_args applies to one named strategy, not to {cfg.strategy!r}",
+            hint="write each member's arguments into the spec: {compose: [{name: ..., rate: ...}, ...]}",
+        )
+    return strategy_from_spec({"name": cfg.strategy, **cfg.strategy_args})
+
+
+def strategy_card_line(strategy) -> str:
+    """The strategy as the one-line YAML spec a config would hold (``repr`` for an unregistered strategy)."""
+    import yaml
+
+    try:
+        spec = spec_of(strategy, full=False)
+    except ConfigError:
+        return repr(strategy)
+    return "`" + yaml.safe_dump(spec, default_flow_style=True, width=10_000).strip() + "`"
 
 
 @torch.no_grad()
@@ -529,7 +555,7 @@ def _write_model(run: Run, directory: Path, metrics: dict[str, float]) -> None:
     saved_tokenizer = objective.tokenizer_to_save(run.tokenizer)
     save_tokenizer(saved_tokenizer, directory)
     objective.save_extra(unwrapped, str(directory), saved_tokenizer)
-    details = {"architecture": f"{cfg.arch} ({cfg.size})", "corruption": repr(run.strategy)}
+    details = {"architecture": f"{cfg.arch} ({cfg.size})", "corruption": strategy_card_line(run.strategy)}
     details.update({f"eval {k}": round(v, 4) for k, v in metrics.items()})
     write_model_card(
         directory,
