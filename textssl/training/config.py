@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import yaml
 
+from textssl.configbase import MIXED_PRECISION, add_arguments
 from textssl.errors import ConfigError, InputFileError
 
 SCHEDULES = ("linear", "cosine", "wsd", "constant")
-MIXED_PRECISION = ("no", "fp16", "bf16")
 
 
 @dataclass
@@ -126,20 +125,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return cfg
 
 
-def _parse_mapping(text: str) -> dict[str, Any]:
-    """Parse ``'{"a": 1}'`` (JSON) or ``a=1,b=x`` into a dict (values parsed as YAML scalars)."""
-    text = text.strip()
-    if text.startswith("{"):
-        return json.loads(text)
-    out: dict[str, Any] = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        if "=" not in item:
-            raise argparse.ArgumentTypeError(f"expected key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
 # Help text of each option, shown by ``textssl pretrain --help`` next to the option's default (the field's default
 # above). A field without an entry here still gets a flag; tests/test_cli.py asserts that every field has one.
 FIELD_HELP: dict[str, str] = {
@@ -194,21 +179,6 @@ FIELD_HELP: dict[str, str] = {
 _METAVARS = {"report_to": "NAME", "push_to_hub": "REPO_ID", "resume": "CHECKPOINT", "eval_data": "DATA"}
 
 
-def _default_text(f: dataclasses.Field) -> str:
-    """The field's default as the help text shows it."""
-    if f.default is not dataclasses.MISSING:
-        value = f.default
-    elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        value = f.default_factory()  # type: ignore[misc]
-    else:
-        return "required"
-    if value is None or value == {}:
-        return "none"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
-
-
 def _help_choices() -> dict[str, str]:
     from textssl.models import ARCHITECTURES, SIZES
     from textssl.objectives import OBJECTIVES
@@ -225,37 +195,22 @@ def _help_choices() -> dict[str, str]:
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--config`` and one ``--flag`` per PretrainConfig field, with help text and the field's default.
 
-    The argparse default is ``None`` (a flag left out keeps the YAML's value); the help shows the dataclass
-    default. Booleans are ``--flag/--no-flag``. Dict fields take ``k=v,...`` or JSON. ``--output`` is a
+    The flags come from :func:`textssl.configbase.add_arguments` (argparse default ``None``: a flag left out
+    keeps the YAML's value; booleans ``--flag/--no-flag``; dict fields ``k=v,...`` or JSON). ``--output`` is a
     hidden alias of ``--output-dir`` (the name the other commands used).
     """
-    from textssl.commands.flags import OUTPUT_DIR_ALIASES, Switch, add_hidden_aliases
+    from textssl.commands.flags import OUTPUT_DIR_ALIASES, add_hidden_aliases
 
-    parser.add_argument(
-        "--config", metavar="YAML", help="YAML config file (see recipes/configs/); flags override it"
+    actions = add_arguments(
+        PretrainConfig,
+        parser,
+        FIELD_HELP,
+        title="options (each is also a key of the --config YAML)",
+        config_help="YAML config file (see recipes/configs/); flags override it",
+        metavars=_METAVARS,
+        format_args=_help_choices(),
     )
-    hints = get_type_hints(PretrainConfig)
-    choices = _help_choices()
-    group = parser.add_argument_group("options (each is also a key of the --config YAML)")
-    for f in dataclasses.fields(PretrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        hint = hints[f.name]
-        text = FIELD_HELP.get(f.name, f.name.replace("_", " ")).format(**choices)
-        help_text = f"{text} (default: {_default_text(f)})".replace("%", "%%")  # argparse formats help with %
-        if hint is bool:
-            action = group.add_argument(flag, dest=f.name, action=Switch, default=None, help=help_text)
-        elif "dict" in str(hint):
-            action = group.add_argument(
-                flag, dest=f.name, type=_parse_mapping, default=None, metavar="K=V,...", help=help_text
-            )
-        else:
-            kind = int if hint in (int, int | None) else float if hint in (float, float | None) else str
-            metavar = _METAVARS.get(f.name) or {int: "N", float: "X"}.get(kind, f.name.split("_")[-1].upper())
-            action = group.add_argument(
-                flag, dest=f.name, type=kind, default=None, metavar=metavar, help=help_text
-            )
-        if f.name == "output_dir":
-            add_hidden_aliases(parser, action, OUTPUT_DIR_ALIASES)
+    add_hidden_aliases(parser, actions["output_dir"], OUTPUT_DIR_ALIASES)
 
 
 def config_from_args(args: argparse.Namespace) -> PretrainConfig:
