@@ -353,14 +353,10 @@ def build_model_card(
 
     known_repo = repo_id or recorded_repo_id(meta, old_title)
     name = known_repo or model_name or old_title or (run_name(mdir) if mdir is not None else "textssl-model")
-    auto, pipeline = model_head(config, objective)
-    if auto == "AutoModel" and meta.get("pipeline_tag"):  # no config here: trust the card
-        auto = next((a for _, a, p in _HEADS if p == meta["pipeline_tag"]), auto)
     if finetuned is not None and base_model is None and finetuned.get("init") != "random-init":
         base_model = finetuned.get("model")
-    base_id, base_note = _resolve_base(base_model)
-    classifier = auto == "AutoModelForSequenceClassification" or finetuned is not None
-    facts = _Facts(mdir, name, known_repo, auto, pipeline, classifier, base_id, base_note)
+    facts = _identify(mdir, name, known_repo, meta, config, objective, finetuned, base_model)
+    auto, classifier, base_note = facts.auto, facts.classifier, facts.base_note
 
     scores = (suite_scores(results) if results else []) + (finetuned_scores(finetuned) if finetuned else [])
     front = _front_matter(
@@ -383,6 +379,25 @@ def build_model_card(
     table = _facts_table(sections, _model_facts(config, mdir), new_facts, details or {})
     ours = _our_sections(facts, table, results)
     return ModelCard(_render(front, name, intro, _place_sections(sections, ours, facts)))
+
+
+def _identify(
+    mdir: Path | None,
+    name: str,
+    known_repo: str | None,
+    meta: Mapping[str, Any],
+    config: Mapping[str, Any],
+    objective: str | None,
+    finetuned: Mapping[str, Any] | None,
+    base_model: str | None,
+) -> _Facts:
+    """Which head loads the model (the card's pipeline tag when there is no config), and its base model."""
+    auto, pipeline = model_head(config, objective)
+    if auto == "AutoModel" and meta.get("pipeline_tag"):  # no config here: trust the card
+        auto = next((a for _, a, p in _HEADS if p == meta["pipeline_tag"]), auto)
+    base_id, base_note = _resolve_base(base_model)
+    classifier = auto == "AutoModelForSequenceClassification" or finetuned is not None
+    return _Facts(mdir, name, known_repo, auto, pipeline, classifier, base_id, base_note)
 
 
 def _read_card(card_path: Path | None) -> tuple[dict[str, Any], str]:
