@@ -202,8 +202,8 @@ def test_finetune_logs_its_curves_to_the_tracker(tmp_path, monkeypatch):
     from test_finetune import save_tiny
 
     from textssl.data.synthetic import write_tasks
+    from textssl.finetuning import FinetuneConfig, finetune
     from textssl.training import tracking
-    from textssl.training.finetune import FinetuneConfig, finetune
 
     class Recorder(GeneralTracker):
         name, requires_logging_directory = "recorder", False

@@ -10,7 +10,7 @@ import pytest
 
 import textssl
 from textssl.cli import main as cli
-from textssl.training.finetune import (
+from textssl.finetuning import (
     FinetuneConfig,
     finetune,
     load_protocol,
@@ -345,7 +345,7 @@ def test_recipe_script_calls_the_same_function(tiny_bert, glue_dir, capsys):
 
 
 def test_plot_results_when_the_average_lies_outside_the_seed_range(tmp_path):
-    from textssl.training.finetune import plot_results
+    from textssl.finetuning.report import plot_results
 
     summary = {"median": 0.409, "min": 0.410, "max": 0.419}  # mean of medians below every per-seed average
     results = {
@@ -431,8 +431,8 @@ def no_backend_switch(monkeypatch):
 
 
 def test_results_png_one_panel_per_metric_titled_with_the_model(tmp_path, no_backend_switch):
+    from textssl.finetuning.report import plot_results
     from textssl.hub import write_model_card
-    from textssl.training.finetune import plot_results
 
     model = tmp_path / "mlm-tiny" / "model"
     model.mkdir(parents=True)

@@ -51,3 +51,31 @@ def test_docstring_example_runs() -> None:
     blocks = blocks_from_texts(tokenizer, ["One document. Two sentences.", "Another one."], 16)
     batch = Collator(tokenizer, WholeWordMasking(rate=0.15))(blocks)
     assert batch["input_ids"].shape == (1, 16) and "labels" in batch
+
+
+def test_finetune_is_the_function_and_finetuning_the_package() -> None:
+    """``textssl.finetune`` is the function (the package is ``textssl.finetuning``), whatever was imported first."""
+    import importlib
+
+    import textssl.finetuning as package
+    import textssl.glue
+    from textssl.finetuning.loop import finetune
+
+    assert textssl.finetune is finetune and package.finetune is finetune and textssl.finetuning is package
+    assert (
+        textssl.run_glue_suite is package.run_glue_suite and textssl.FinetuneConfig is package.FinetuneConfig
+    )
+    assert textssl.glue.trainer_metrics is package.trainer_metrics  # the documented alias of the registry
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("textssl.training.finetune")  # the old home is gone
+
+
+def test_finetuning_and_hub_packages_import_lazily() -> None:
+    """Their names resolve on first use: the registry and the Hub's names load without torch or the loop."""
+    code = (
+        "import sys; from textssl.finetuning import get_task; from textssl.hub import run_name; "
+        "print([m for m in ('torch', 'transformers', 'textssl.finetuning.loop', 'textssl.hub.cards') "
+        "if m in sys.modules], get_task('SST-2').name, run_name('runs/x/model'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "sst2", "x"]

@@ -285,3 +285,24 @@ def test_package_modules_stay_small() -> None:
     sizes = {p.name: len(p.read_text().splitlines()) for p in root.glob("*.py")}
     assert {"lexicon.py", "grammar.py", "corpus.py", "tasks.py", "writers.py"} <= set(sizes)
     assert max(sizes.values()) <= 500, sizes
+
+
+def test_task_writers_read_the_task_registry(tmp_path):
+    """Every synthetic task is described once, in textssl.finetuning.tasks; task.json and the layout come from it."""
+    import json
+
+    from textssl.data.synthetic import TASKS as BUILDERS
+    from textssl.data.synthetic import write_tasks
+    from textssl.finetuning.tasks import SYNTHETIC_TASKS, get_task, synthetic_task_info
+
+    assert sorted(get_task(name).name for name in BUILDERS) == sorted(SYNTHETIC_TASKS)
+    written = write_tasks(tmp_path, seed=3, train_size=4, dev_size=2)
+    for name, folder in written.items():
+        info = json.loads((folder / "task.json").read_text())
+        assert info == {"task": name, "seed": 3, "heldout": 0.5, **synthetic_task_info(name)}
+    sts = synthetic_task_info("SYN-STS")
+    assert sts["like"] == "stsb" and sts["labels"] is None and sts["main_metric"] == "spearmanr"
+    assert synthetic_task_info("SYN-MRPC")["columns"] == ["#1 String", "#2 String"]
+    assert synthetic_task_info("SYN-CoLA")["labels"] == ["unacceptable", "acceptable"]
+    with pytest.raises(KeyError, match="not a synthetic task"):
+        synthetic_task_info("cola")

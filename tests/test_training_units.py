@@ -100,7 +100,7 @@ def test_every_recipe_config_is_valid(path):
 def test_config_errors_name_the_option(tmp_path):
     with pytest.raises(ValueError, match=r"objective='mllm'.*mlm, clm, electra"):
         load_config(overrides={"objective": "mllm"})
-    with pytest.raises(ValueError, match="unknown config option.*batchsize"):
+    with pytest.raises(ValueError, match="unknown option.*batchsize"):
         load_config(overrides={"batchsize": 3})
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         load_config(overrides={"batch_size": 0})

@@ -47,9 +47,9 @@ _EXPORTS = {
     "pretrain": "textssl.training.pretrain",
     "PretrainConfig": "textssl.training.config",
     # finetuning and the GLUE-style suite
-    "finetune": "textssl.training.finetune",
-    "run_glue_suite": "textssl.training.finetune",
-    "FinetuneConfig": "textssl.training.finetune",
+    "finetune": "textssl.finetuning.loop",
+    "run_glue_suite": "textssl.finetuning.suite",
+    "FinetuneConfig": "textssl.finetuning.protocol",
     # tokenizers
     "load_tokenizer": "textssl.tokenization",
     "train_tokenizer": "textssl.tokenization",

@@ -1,7 +1,7 @@
 """``textssl finetune``: finetune a checkpoint on one GLUE task (or your own CSV/TSV/JSONL task), one seed.
 
-The protocol options here are shared with ``textssl glue`` and ``recipes/finetune_glue.py``
-(:func:`add_protocol_arguments`, :func:`protocol_from_args`).
+The protocol options here are shared with ``textssl glue`` (:func:`add_protocol_arguments`,
+:func:`protocol_from_args`); ``recipes/finetune_glue.py`` runs this command under ``accelerate launch``.
 """
 
 from __future__ import annotations
@@ -13,37 +13,21 @@ from typing import Any
 
 from textssl.commands.flags import add_output_dir, add_switch, add_underscore_aliases
 from textssl.errors import ConfigError
-from textssl.glue import TASKS, TaskSpec, get_task
+from textssl.finetuning.tasks import METRIC_SETS, TASKS, TaskSpec, get_task
 
 
 def add_protocol_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of the finetuning protocol; unset ones keep the --config file's (or the built-in) value."""
-    g = p.add_argument_group("protocol (defaults: recipes/configs/glue_default.yaml, docs/finetune.md)")
-    g.add_argument("--config", help="protocol YAML (e.g. recipes/configs/glue_default.yaml)")
-    g.add_argument(
-        "--lr", "--learning-rate", dest="learning_rate", type=float, help="peak learning rate (3e-4)"
+    """``--config`` and one flag per protocol option (generated from :class:`FinetuneConfig`'s fields, with help
+    and default); an unset flag keeps the --config file's (or the built-in) value."""
+    from textssl.finetuning.protocol import FIELD_HELP, FLAG_ALIASES, FLAG_METAVARS, FinetuneConfig
+
+    title = "protocol (defaults: recipes/configs/glue_default.yaml, docs/finetune.md)"
+    g = p.add_argument_group(title)
+    g.add_argument("--config", metavar="YAML", help="protocol YAML (e.g. recipes/configs/glue_default.yaml)")
+    FinetuneConfig.add_arguments(
+        g, FIELD_HELP, skip=("logging_dir",), aliases=FLAG_ALIASES, metavars=FLAG_METAVARS
     )
-    g.add_argument("--batch-size", type=int, help="training batch size (32)")
-    g.add_argument("--epochs", type=int, help="training epochs; dev is evaluated after each (5)")
-    g.add_argument("--warmup-ratio", type=float, help="fraction of steps for linear warmup (0.1)")
-    g.add_argument("--weight-decay", type=float, help="AdamW weight decay (0.01)")
-    g.add_argument("--max-length", type=int, help="truncate inputs to this many tokens (128)")
-    g.add_argument("--select", choices=("best", "last"), help="report the best dev epoch or the last (best)")
-    g.add_argument("--max-train-samples", type=int, help="train on a fixed random subset of this size")
-    g.add_argument(
-        "--max-eval-samples", type=int, help="evaluate on a fixed random subset (quick checks only)"
-    )
-    g.add_argument(
-        "--mixed-precision", choices=("no", "fp16", "bf16"), help="Accelerate mixed precision (no)"
-    )
-    add_switch(g, "--cpu", "force the CPU even if a GPU is present (default: off)", default=None)
     g.add_argument("--tokenizer", help="tokenizer to use instead of the checkpoint's own")
-    g.add_argument(
-        "--report-to",
-        metavar="NAME",
-        help="tracker for the training curves under --output-dir/tb: auto (tensorboard when installed), none, "
-        "or a name such as tensorboard or wandb (auto)",
-    )
     add_switch(
         g, "--progress", "progress bars (when stderr is not a terminal: one line per 10%%)", default=True
     )
@@ -54,32 +38,15 @@ def add_protocol_arguments(p: argparse.ArgumentParser) -> None:
 
 def protocol_from_args(args: argparse.Namespace):
     """-> (FinetuneConfig, per-task overrides, extra YAML keys) from --config plus explicit flags."""
-    from textssl.training.finetune import FinetuneConfig, load_protocol
+    from textssl.finetuning.protocol import FinetuneConfig, load_protocol
 
     config, overrides, extra = (FinetuneConfig(), {}, {})
     if args.config:
         config, overrides, extra = load_protocol(args.config)
-    flags = {
-        k: getattr(args, k, None)
-        for k in (
-            "learning_rate",
-            "batch_size",
-            "epochs",
-            "warmup_ratio",
-            "weight_decay",
-            "max_length",
-            "select",
-            "max_train_samples",
-            "max_eval_samples",
-            "mixed_precision",
-            "cpu",
-            "report_to",
-        )
-    }
+    config = FinetuneConfig.from_args(args, base=config)
     output = getattr(args, "output", None)
     if output and getattr(args, "report_to", None) != "none":
-        flags["logging_dir"] = str(Path(output) / "tb")
-    config = config.replace(**flags)
+        config = config.replace(logging_dir=str(Path(output) / "tb"))
     if config.logging_dir:  # a requested tracker that is missing fails here, before any work
         from textssl.training.tracking import resolve_trackers
 
@@ -109,7 +76,7 @@ def add_task_arguments(p: argparse.ArgumentParser) -> None:
     add_switch(g, "--regression", "own task: the label is a real-valued score")
     g.add_argument(
         "--metric",
-        choices=("accuracy", "accuracy_f1", "matthews_correlation", "pearson_spearman"),
+        choices=tuple(METRIC_SETS),
         help="own task: metric set (accuracy; pearson_spearman for --regression)",
     )
 
@@ -168,13 +135,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """Run :func:`textssl.training.finetune.finetune` as the arguments say (shared with the recipe)."""
-    from textssl.training.finetune import finetune
+    """Run :func:`textssl.finetuning.finetune` as the arguments say."""
+    from textssl.finetuning.loop import finetune
 
     if args.push_to_hub and not args.output:
         raise ConfigError("--push-to-hub needs --output-dir (the directory to push)")
     if args.push_to_hub:  # offline: say so before training, not after
-        from textssl.hub import require_online
+        from textssl.hub.network import require_online
 
         require_online(
             f"push {args.output} to {args.push_to_hub}", "unset HF_HUB_OFFLINE, or drop --push-to-hub"
@@ -199,9 +166,8 @@ def finetune_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def push_finetuned(args: argparse.Namespace, result: dict[str, Any]) -> str:
     """Push ``--output-dir`` to ``--push-to-hub``, first writing a model card if the folder has none."""
-    from pathlib import Path
-
-    from textssl.hub import push_to_hub, write_model_card
+    from textssl.hub.cards import write_model_card
+    from textssl.hub.push import push_to_hub
 
     if not (Path(args.output) / "README.md").is_file():
         details = {f"dev {k}": f"{v:.4f}" for k, v in result["metrics"].items()}
@@ -215,7 +181,11 @@ def push_finetuned(args: argparse.Namespace, result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from accelerate import PartialState
+
     result = finetune_from_args(args)
+    if not PartialState().is_main_process:  # under accelerate launch: one process reports and pushes
+        return 0
     print(
         json.dumps(
             {k: result[k] for k in ("task", "seed", "init", "main_metric", "score", "best_epoch", "metrics")}

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textssl.training.finetune import run_glue_suite
+    from textssl.finetuning.suite import run_glue_suite
 
     config, overrides, extra = protocol_from_args(args)
     tasks = args.tasks or extra.get("tasks") or "glue"

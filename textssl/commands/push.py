@@ -34,7 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textssl.hub import check_repo_id, load_glue_results, push_to_hub, require_online, write_model_card
+    from textssl.finetuning.report import load_glue_results
+    from textssl.hub.cards import write_model_card
+    from textssl.hub.names import check_repo_id
+    from textssl.hub.network import require_online
+    from textssl.hub.push import push_to_hub
 
     check_repo_id(args.repo_id)  # before anything is written
     folder = Path(args.folder)

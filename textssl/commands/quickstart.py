@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textssl.commands.flags import add_output_dir, add_switch, add_underscore_aliases
 from textssl.errors import ConfigError
-from textssl.glue import SYNTHETIC_TASKS
+from textssl.finetuning.tasks import SYNTHETIC_TASKS
 
 # The quickstart recipe: plain data, as every textssl config. Tuned so that pretraining pays off on the
 # synthetic tasks in about 2 minutes of pretraining on 2 CPU cores (README, "What the main job prints").
@@ -131,9 +131,11 @@ def prepare_output(output: str, overwrite: bool = False) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from textssl.data.synthetic import generate_corpus, write_tasks
+    from textssl.finetuning.protocol import FinetuneConfig
+    from textssl.finetuning.report import results_table
+    from textssl.finetuning.suite import run_glue_suite
     from textssl.tokenization import train_tokenizer
     from textssl.training.config import load_config
-    from textssl.training.finetune import FinetuneConfig, results_table, run_glue_suite
     from textssl.training.pretrain import pretrain
 
     tasks = check_args(args)

@@ -93,7 +93,7 @@ def parse_lrs(value: str | Iterable[Any], where: str = "--finetune-lrs") -> list
 
 
 def parse_task_names(value: str | Iterable[str], where: str = "--tasks") -> list[str]:
-    from textssl.glue import parse_tasks
+    from textssl.finetuning.tasks import parse_tasks
 
     try:
         return list(dict.fromkeys(spec.name for spec in parse_tasks(value)))
@@ -118,8 +118,8 @@ class CompareConfig:
     baseline: bool = True  # the shared random-init twin per architecture
 
     def protocol(self):
-        """The finetuning protocol (:class:`~textssl.training.finetune.FinetuneConfig`)."""
-        from textssl.training.finetune import FinetuneConfig
+        """The finetuning protocol (:class:`~textssl.finetuning.protocol.FinetuneConfig`)."""
+        from textssl.finetuning.protocol import FinetuneConfig
 
         return FinetuneConfig.from_dict(self.finetune)
 
@@ -132,7 +132,7 @@ KEYS = tuple(f.name for f in dataclasses.fields(CompareConfig))
 
 def build_config(values: Mapping[str, Any], where: str = "compare config") -> CompareConfig:
     """Check and convert a mapping (a YAML file plus flag overrides) into a :class:`CompareConfig`."""
-    from textssl.training.finetune import parse_seeds
+    from textssl.finetuning.protocol import parse_seeds
 
     unknown = sorted(set(values) - set(KEYS))
     if unknown:

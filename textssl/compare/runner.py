@@ -349,7 +349,7 @@ class CompareRun:
 
     def finetune_model(self, model_dir: Path, model_key: str, label: str, random_init: bool) -> None:
         """Finetune ``model_dir`` (or its random-init twin) on every pending task x lr x seed unit."""
-        from textssl.training.finetune import finetune
+        from textssl.finetuning.loop import finetune
 
         dirs = self.task_dirs_cache
         protocol = self.cfg.protocol()

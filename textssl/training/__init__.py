@@ -1,1 +1,1 @@
-"""Training loops: pretraining (``pretrain``) and finetuning (``textssl.training.finetune``)."""
+"""Pretraining: the loop (``pretrain``), its config, checkpoints, schedules and reporting (finetuning: ``textssl.finetuning``)."""

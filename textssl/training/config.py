@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import re
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 import yaml
 
-from textssl.errors import ConfigError, InputFileError
+from textssl.configbase import MIXED_PRECISION, ConfigBase, add_arguments
+from textssl.errors import ConfigError
 
 SCHEDULES = ("linear", "cosine", "wsd", "constant")
-MIXED_PRECISION = ("no", "fp16", "bf16")
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(ConfigBase):
     """Everything a pretraining run needs. Field names are also the YAML keys and (with dashes) CLI flags."""
 
     # what to train
@@ -114,110 +111,12 @@ class PretrainConfig:
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PretrainConfig:
-    """Read a YAML config (unknown keys and wrong types are errors) and apply ``overrides``."""
-    values: dict[str, Any] = {}
-    where = ""
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise InputFileError(f"config file {path} does not exist")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ConfigError(f"config file {path}{at} is not valid YAML: {problem}") from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
-            ) from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of option: value")
-        values.update(loaded)
-        where = f" (in {path})"
-    known = {f.name for f in dataclasses.fields(PretrainConfig)}
-    unknown = sorted(set(values) - known, key=str)
-    if unknown:
-        raise ConfigError(
-            f"unknown config option(s) {', '.join(map(str, unknown))}{where}; "
-            f"known options: {', '.join(sorted(known))}"
-        )
-    check_types(values, where)
+    """Read a YAML config and apply ``overrides`` (``None`` values are skipped): one-line errors name the file,
+    the line and the option for malformed YAML, unknown keys, wrong types and out-of-range values."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ConfigError(
-            f"unknown config option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
-        )
-    check_types(overrides, "")
-    values.update(overrides)
-    cfg = PretrainConfig(**values)
-    cfg.validate()
-    return cfg
-
-
-_YAML11_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
-_TYPE_WORDS = {
-    int: "an integer",
-    float: "a number",
-    str: "a string",
-    bool: "true or false",
-    dict: "a mapping",
-}
-
-
-def check_types(values: dict[str, Any], where: str = "") -> None:
-    """Check each value against its PretrainConfig field type; ``where`` (e.g. " (in FILE)") ends the message.
-
-    YAML gives ``batch_size: "8"`` as a string and ``lr: fast`` as a string; without this check they fail much
-    later with a TypeError deep in the loop. An integer is accepted for a float option; ``null`` only where the
-    option may be unset.
-    """
-    hints = get_type_hints(PretrainConfig)
-    for name, value in list(values.items()):
-        hint = hints.get(name)
-        if hint is None:
-            continue
-        args = typing.get_args(hint)
-        optional = type(None) in args
-        base = next((a for a in args if a is not type(None)), hint) if args and optional else hint
-        base = typing.get_origin(base) or base
-        if value is None:
-            if optional:
-                continue
-            ok = False
-        elif base is bool:
-            ok = isinstance(value, bool)
-        elif base is int:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif base is float:
-            if isinstance(value, str) and _YAML11_FLOAT.match(value.strip()):
-                value = values[name] = float(value)  # PyYAML reads 1e-3 (no dot) as a string
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        elif base in (str, dict):
-            ok = isinstance(value, base)
-        else:
-            continue
-        if not ok:
-            raise ConfigError(
-                f"option {name} must be {_TYPE_WORDS[base]}{' or null' if optional else ''}, "
-                f"got {value!r}{where}"
-            )
-
-
-def _parse_mapping(text: str) -> dict[str, Any]:
-    """Parse ``'{"a": 1}'`` (JSON) or ``a=1,b=x`` into a dict (values parsed as YAML scalars)."""
-    text = text.strip()
-    if text.startswith("{"):
-        return json.loads(text)
-    out: dict[str, Any] = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        if "=" not in item:
-            raise argparse.ArgumentTypeError(f"expected key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
-    return out
+    if path is None:
+        return PretrainConfig.from_dict(overrides)
+    return PretrainConfig.from_yaml(path, overrides)
 
 
 # Help text of each option, shown by ``textssl pretrain --help`` next to the option's default (the field's default
@@ -275,21 +174,6 @@ FIELD_HELP: dict[str, str] = {
 _METAVARS = {"report_to": "NAME", "push_to_hub": "REPO_ID", "resume": "CHECKPOINT", "eval_data": "DATA"}
 
 
-def _default_text(f: dataclasses.Field) -> str:
-    """The field's default as the help text shows it."""
-    if f.default is not dataclasses.MISSING:
-        value = f.default
-    elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        value = f.default_factory()  # type: ignore[misc]
-    else:
-        return "required"
-    if value is None or value == {}:
-        return "none"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
-
-
 def _help_choices() -> dict[str, str]:
     from textssl.models import ARCHITECTURES, SIZES
     from textssl.objectives import OBJECTIVES
@@ -316,41 +200,23 @@ def _parse_spec(text: str) -> Any:
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--config`` and one ``--flag`` per PretrainConfig field, with help text and the field's default.
 
-    The argparse default is ``None`` (a flag left out keeps the YAML's value); the help shows the dataclass
-    default. Booleans are ``--flag/--no-flag``. Dict fields take ``k=v,...`` or JSON. ``--output`` is a
+    The flags come from :func:`textssl.configbase.add_arguments` (argparse default ``None``: a flag left out
+    keeps the YAML's value; booleans ``--flag/--no-flag``; dict fields ``k=v,...`` or JSON). ``--output`` is a
     hidden alias of ``--output-dir`` (the name the other commands used).
     """
-    from textssl.commands.flags import OUTPUT_DIR_ALIASES, Switch, add_hidden_aliases
+    from textssl.commands.flags import OUTPUT_DIR_ALIASES, add_hidden_aliases
 
-    parser.add_argument(
-        "--config", metavar="YAML", help="YAML config file (see recipes/configs/); flags override it"
+    actions = add_arguments(
+        PretrainConfig,
+        parser,
+        FIELD_HELP,
+        title="options (each is also a key of the --config YAML)",
+        config_help="YAML config file (see recipes/configs/); flags override it",
+        metavars=_METAVARS,
+        format_args=_help_choices(),
     )
-    hints = get_type_hints(PretrainConfig)
-    choices = _help_choices()
-    group = parser.add_argument_group("options (each is also a key of the --config YAML)")
-    for f in dataclasses.fields(PretrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        hint = hints[f.name]
-        text = FIELD_HELP.get(f.name, f.name.replace("_", " ")).format(**choices)
-        help_text = f"{text} (default: {_default_text(f)})".replace("%", "%%")  # argparse formats help with %
-        if hint is bool:
-            action = group.add_argument(flag, dest=f.name, action=Switch, default=None, help=help_text)
-        elif "dict" in str(hint):
-            action = group.add_argument(
-                flag, dest=f.name, type=_parse_mapping, default=None, metavar="K=V,...", help=help_text
-            )
-        elif hint is Any:  # the strategy spec: a name, a+b, or inline YAML
-            action = group.add_argument(
-                flag, dest=f.name, type=_parse_spec, default=None, metavar="SPEC", help=help_text
-            )
-        else:
-            kind = int if hint in (int, int | None) else float if hint in (float, float | None) else str
-            metavar = _METAVARS.get(f.name) or {int: "N", float: "X"}.get(kind, f.name.split("_")[-1].upper())
-            action = group.add_argument(
-                flag, dest=f.name, type=kind, default=None, metavar=metavar, help=help_text
-            )
-        if f.name == "output_dir":
-            add_hidden_aliases(parser, action, OUTPUT_DIR_ALIASES)
+    actions["strategy"].type, actions["strategy"].metavar = _parse_spec, "SPEC"
+    add_hidden_aliases(parser, actions["output_dir"], OUTPUT_DIR_ALIASES)
 
 
 def config_from_args(args: argparse.Namespace) -> PretrainConfig:

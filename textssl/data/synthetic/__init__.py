@@ -67,7 +67,7 @@ from textssl.data.synthetic.tasks import (
     TASKS,
     make_task,
 )
-from textssl.data.synthetic.writers import TASK_INFO, write_corpus, write_tasks
+from textssl.data.synthetic.writers import write_corpus, write_tasks
 
 __all__ = [
     "ADJECTIVES",
@@ -88,7 +88,6 @@ __all__ = [
     "SUBJECT_NOUNS",
     "SYNTHETIC_VERSION",
     "TASKS",
-    "TASK_INFO",
     "TOPICS",
     "VERBS",
     "VERB_VALENCE",

@@ -12,6 +12,7 @@ from textssl.atomic import atomic_dir, atomic_file
 from textssl.data.synthetic.corpus import generate_documents
 from textssl.data.synthetic.tasks import TASKS, make_task
 from textssl.errors import ConfigError
+from textssl.finetuning.tasks import STSB_COLUMNS, synthetic_task_info
 
 
 def _write_tsv(path: Path, header: Sequence[str] | None, rows: Sequence[Sequence], bom: bool = False) -> None:
@@ -23,73 +24,42 @@ def _write_tsv(path: Path, header: Sequence[str] | None, rows: Sequence[Sequence
 
 
 def _write_task(task: str, out: Path, seed: int, sizes: dict[str, int], heldout: float) -> None:
+    """Write one task's splits in the GLUE layout its registry entry names (``like``: cola, sst2, mrpc, stsb)."""
+    layout = synthetic_task_info(task)["like"]
     out.mkdir(parents=True, exist_ok=True)
     for split, size in sizes.items():
         rows = make_task(
             task, "train" if split == "train" else "dev" if split == "dev" else "test", size, seed, heldout
         )
-        path = out / f"{split}.tsv"
-        test = split == "test"
-        if task == "SYN-CoLA":
-            if test:
-                _write_tsv(path, ("index", "sentence"), [(i, r["sentence"]) for i, r in enumerate(rows)])
-            else:
-                _write_tsv(
-                    path,
-                    None,
-                    [(r["source"], r["label"], "" if r["label"] else "*", r["sentence"]) for r in rows],
-                )
-        elif task == "SYN-SST":
-            if test:
-                _write_tsv(path, ("index", "sentence"), [(i, r["sentence"]) for i, r in enumerate(rows)])
-            else:
-                _write_tsv(path, ("sentence", "label"), [(r["sentence"], r["label"]) for r in rows])
-        elif task == "SYN-MRPC":
+        path, test = out / f"{split}.tsv", split == "test"
+        if test and layout in ("cola", "sst2"):
+            _write_tsv(path, ("index", "sentence"), [(i, r["sentence"]) for i, r in enumerate(rows)])
+        elif layout == "cola":  # headerless: source, label, the author's mark ("*" = unacceptable), sentence
+            body = [(r["source"], r["label"], "" if r["label"] else "*", r["sentence"]) for r in rows]
+            _write_tsv(path, None, body)
+        elif layout == "sst2":
+            _write_tsv(path, ("sentence", "label"), [(r["sentence"], r["label"]) for r in rows])
+        elif layout == "mrpc":
             first = "index" if test else "Quality"
             body = [
                 (i if test else r["label"], r["id1"], r["id2"], r["sentence1"], r["sentence2"])
                 for i, r in enumerate(rows)
             ]
             _write_tsv(path, (first, "#1 ID", "#2 ID", "#1 String", "#2 String"), body, bom=not test)
+        elif layout == "stsb":
+            _write_tsv(
+                path,
+                STSB_COLUMNS[: -1 if test else None],
+                [_stsb_row(i, r, test) for i, r in enumerate(rows)],
+            )
         else:
-            from textssl.glue import STSB_COLUMNS
-
-            header = list(STSB_COLUMNS[:-1])
-            body = []
-            for i, r in enumerate(rows):
-                row = [
-                    i,
-                    "main-synthetic",
-                    "SYN",
-                    "2024",
-                    f"{i:04d}",
-                    "none",
-                    "none",
-                    r["sentence1"],
-                    r["sentence2"],
-                ]
-                if not test:
-                    row.append(f"{r['score']:.3f}")
-                body.append(row)
-            _write_tsv(path, header + ([] if test else [STSB_COLUMNS[-1]]), body)
+            raise ConfigError(f"synthetic task {task!r}: no writer for the {layout!r} layout")
 
 
-TASK_INFO = {
-    "SYN-CoLA": {"like": "cola", "labels": [0, 1], "metric": "matthews_correlation", "columns": ["sentence"]},
-    "SYN-SST": {"like": "sst2", "labels": [0, 1], "metric": "accuracy", "columns": ["sentence"]},
-    "SYN-MRPC": {
-        "like": "mrpc",
-        "labels": [0, 1],
-        "metric": "f1/accuracy",
-        "columns": ["#1 String", "#2 String"],
-    },
-    "SYN-STS": {
-        "like": "stsb",
-        "labels": None,
-        "metric": "pearson/spearman",
-        "columns": ["sentence1", "sentence2"],
-    },
-}
+def _stsb_row(i: int, r: dict, test: bool) -> list:
+    """A row of STS-B's ten columns (test rows without the score)."""
+    row = [i, "main-synthetic", "SYN", "2024", f"{i:04d}", "none", "none", r["sentence1"], r["sentence2"]]
+    return row if test else [*row, f"{r['score']:.3f}"]
 
 
 def write_tasks(
@@ -108,7 +78,9 @@ def write_tasks(
     ``Quality #1 ID #2 ID #1 String #2 String``), ``SYN-STS`` like STS-B (10 columns ending in ``score``).
     ``test.tsv`` files are unlabeled, as in GLUE. Labels are balanced; ``heldout`` is the fraction of
     dev/test examples built from nouns (and adjectives) that the training split never uses. Each task
-    directory is written atomically. Returns ``{task: directory}``.
+    directory is written atomically, with a ``task.json`` describing the task from its entry in the task registry
+    (:func:`textssl.finetuning.tasks.synthetic_task_info`: the GLUE layout it follows, text columns, label
+    names, metrics). Returns ``{task: directory}``.
     """
     if train_size < 2 or dev_size < 2:
         raise ConfigError("train_size and dev_size must be at least 2")
@@ -123,9 +95,8 @@ def write_tasks(
             raise ConfigError(f"unknown synthetic task {task!r}; choose one of {', '.join(TASKS)}")
         with atomic_dir(out / task) as tmp:
             _write_task(task, tmp, seed, sizes, heldout)
-            (tmp / "task.json").write_text(
-                json.dumps({"task": task, "seed": seed, "heldout": heldout, **TASK_INFO[task]}, indent=1)
-            )
+            info = {"task": task, "seed": seed, "heldout": heldout, **synthetic_task_info(task)}
+            (tmp / "task.json").write_text(json.dumps(info, indent=1))
         written[task] = out / task
     return written
 
