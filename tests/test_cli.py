@@ -199,7 +199,7 @@ def test_missing_tracker_is_a_one_line_error_naming_the_extra(tmp_path, capsys, 
 
 def test_finetune_logs_its_curves_to_the_tracker(tmp_path, monkeypatch):
     from accelerate.tracking import GeneralTracker
-    from test_finetune import save_tiny
+    from test_finetuning import save_tiny
 
     from textssl.data.synthetic import write_tasks
     from textssl.finetuning import FinetuneConfig, finetune

@@ -15,8 +15,7 @@ pull in torch, transformers or datasets; the full API lives in the subpackages (
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from textssl.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -59,14 +58,4 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'textssl' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

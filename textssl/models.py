@@ -7,6 +7,7 @@ Every model is a stock ``transformers`` class, loadable with ``AutoModel*.from_p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +37,6 @@ SIZES: dict[str, Size] = {
     "base": Size(12, 768),
 }
 
-ARCHITECTURES = ("bert", "roberta", "modernbert", "electra", "gpt2", "llama", "bart", "t5")
-
 
 def _special_ids(info: TokenizerInfo) -> dict[str, Any]:
     return {
@@ -45,6 +44,120 @@ def _special_ids(info: TokenizerInfo) -> dict[str, Any]:
         "bos_token_id": info.bos_id,
         "eos_token_id": info.eos_id,
     }
+
+
+def _encoder_fields(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    """The BERT-style field names shared by the encoder configs (BERT, RoBERTa, ELECTRA, ModernBERT)."""
+    return dict(
+        vocab_size=info.vocab_size,
+        hidden_size=s.hidden,
+        num_hidden_layers=s.layers,
+        num_attention_heads=s.heads,
+        intermediate_size=s.intermediate,
+        max_position_embeddings=positions,
+        **_special_ids(info),
+    )
+
+
+def _bert(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    return _encoder_fields(s, info, positions)
+
+
+def _roberta(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    # RoBERTa offsets its positions by padding_idx + 1: two extra slots for the same usable length.
+    return _encoder_fields(s, info, positions + 2)
+
+
+def _electra(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    return dict(embedding_size=s.hidden, **_encoder_fields(s, info, positions))
+
+
+def _modernbert(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    return dict(
+        _encoder_fields(s, info, positions),
+        cls_token_id=info.cls_id,
+        sep_token_id=info.sep_id,
+        sparse_prediction=True,
+        # MLM never trains the [CLS] position; a sequence classifier finetuned from a short
+        # pretraining run does much better from the mean of all positions (README, quickstart)
+        classifier_pooling="mean",
+    )
+
+
+def _gpt2(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    return dict(
+        vocab_size=info.vocab_size,
+        n_embd=s.hidden,
+        n_layer=s.layers,
+        n_head=s.heads,
+        n_positions=positions,
+        **_special_ids(info),
+    )
+
+
+def _llama(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    return dict(
+        _encoder_fields(s, info, positions),
+        num_key_value_heads=s.heads,
+        # SwiGLU's three matrices: 2/3 of the 4x feed-forward, rounded down to a multiple of 8
+        intermediate_size=int(s.hidden * 8 / 3) // 8 * 8,
+        tie_word_embeddings=True,
+    )
+
+
+def _bart(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    return dict(
+        vocab_size=info.vocab_size,
+        d_model=s.hidden,
+        encoder_layers=s.layers,
+        decoder_layers=s.layers,
+        encoder_attention_heads=s.heads,
+        decoder_attention_heads=s.heads,
+        encoder_ffn_dim=s.intermediate,
+        decoder_ffn_dim=s.intermediate,
+        max_position_embeddings=positions,
+        decoder_start_token_id=info.eos_id,
+        forced_eos_token_id=info.eos_id,
+        **_special_ids(info),
+    )
+
+
+def _t5(s: Size, info: TokenizerInfo, positions: int) -> dict[str, Any]:
+    del positions  # relative position buckets: no position table to size
+    return dict(
+        vocab_size=info.vocab_size,
+        d_model=s.hidden,
+        d_kv=64,
+        d_ff=s.intermediate,
+        num_layers=s.layers,
+        num_decoder_layers=s.layers,
+        num_heads=s.heads,
+        feed_forward_proj="gated-gelu",
+        decoder_start_token_id=info.pad_id,
+        pad_token_id=info.pad_id,
+        eos_token_id=info.eos_id,
+        # Tied input/output embeddings with the decoder output scaled by d_model**-0.5 (original T5).
+        # transformers 5.x always ties T5's embeddings and reads tie_word_embeddings=False as "do
+        # not scale": tied std-1 embeddings then give logits ~sqrt(d_model) too large (first loss
+        # ~72 instead of ln V). Asking for the tie gets the same tied, scaled model in 4.x and 5.x.
+        tie_word_embeddings=True,
+    )
+
+
+# Architecture -> (stock ``transformers`` config class name, its constructor fields for a size preset).
+# A new architecture is one builder above and one row here.
+_ARCH_BUILDERS: dict[str, tuple[str, Callable[[Size, TokenizerInfo, int], dict[str, Any]]]] = {
+    "bert": ("BertConfig", _bert),
+    "roberta": ("RobertaConfig", _roberta),
+    "modernbert": ("ModernBertConfig", _modernbert),
+    "electra": ("ElectraConfig", _electra),
+    "gpt2": ("GPT2Config", _gpt2),
+    "llama": ("LlamaConfig", _llama),
+    "bart": ("BartConfig", _bart),
+    "t5": ("T5Config", _t5),
+}
+
+ARCHITECTURES = tuple(_ARCH_BUILDERS)
 
 
 def build_config(
@@ -61,113 +174,10 @@ def build_config(
         raise ConfigError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHITECTURES)}")
     if size not in SIZES:
         raise ConfigError(f"unknown model size {size!r}; choose one of: {', '.join(SIZES)}")
-    s = SIZES[size]
-    vocab = info.vocab_size
+    class_name, fields = _ARCH_BUILDERS[arch]
+    cls = getattr(tf, class_name)
     # Positions: at least 512 so finetuning can use longer inputs than pretraining did.
-    positions = max(512, max_length)
-    ids = _special_ids(info)
-    if arch in ("bert", "roberta", "electra"):
-        common = dict(
-            vocab_size=vocab,
-            hidden_size=s.hidden,
-            num_hidden_layers=s.layers,
-            num_attention_heads=s.heads,
-            intermediate_size=s.intermediate,
-            max_position_embeddings=positions + (2 if arch == "roberta" else 0),
-            **ids,
-        )
-        if arch == "bert":
-            cls, kwargs = tf.BertConfig, common
-        elif arch == "roberta":
-            cls, kwargs = tf.RobertaConfig, common
-        else:
-            cls, kwargs = tf.ElectraConfig, dict(embedding_size=s.hidden, **common)
-    elif arch == "modernbert":
-        cls, kwargs = (
-            tf.ModernBertConfig,
-            dict(
-                vocab_size=vocab,
-                hidden_size=s.hidden,
-                num_hidden_layers=s.layers,
-                num_attention_heads=s.heads,
-                intermediate_size=s.intermediate,
-                max_position_embeddings=positions,
-                cls_token_id=info.cls_id,
-                sep_token_id=info.sep_id,
-                sparse_prediction=True,
-                # MLM never trains the [CLS] position; a sequence classifier finetuned from a short
-                # pretraining run does much better from the mean of all positions (README, quickstart)
-                classifier_pooling="mean",
-                **ids,
-            ),
-        )
-    elif arch == "gpt2":
-        cls, kwargs = (
-            tf.GPT2Config,
-            dict(
-                vocab_size=vocab,
-                n_embd=s.hidden,
-                n_layer=s.layers,
-                n_head=s.heads,
-                n_positions=positions,
-                **ids,
-            ),
-        )
-    elif arch == "llama":
-        cls, kwargs = (
-            tf.LlamaConfig,
-            dict(
-                vocab_size=vocab,
-                hidden_size=s.hidden,
-                num_hidden_layers=s.layers,
-                num_attention_heads=s.heads,
-                num_key_value_heads=s.heads,
-                intermediate_size=int(s.hidden * 8 / 3) // 8 * 8,
-                max_position_embeddings=positions,
-                tie_word_embeddings=True,
-                **ids,
-            ),
-        )
-    elif arch == "bart":
-        cls, kwargs = (
-            tf.BartConfig,
-            dict(
-                vocab_size=vocab,
-                d_model=s.hidden,
-                encoder_layers=s.layers,
-                decoder_layers=s.layers,
-                encoder_attention_heads=s.heads,
-                decoder_attention_heads=s.heads,
-                encoder_ffn_dim=s.intermediate,
-                decoder_ffn_dim=s.intermediate,
-                max_position_embeddings=positions,
-                decoder_start_token_id=info.eos_id,
-                forced_eos_token_id=info.eos_id,
-                **ids,
-            ),
-        )
-    else:  # t5
-        cls, kwargs = (
-            tf.T5Config,
-            dict(
-                vocab_size=vocab,
-                d_model=s.hidden,
-                d_kv=64,
-                d_ff=s.intermediate,
-                num_layers=s.layers,
-                num_decoder_layers=s.layers,
-                num_heads=s.heads,
-                feed_forward_proj="gated-gelu",
-                decoder_start_token_id=info.pad_id,
-                pad_token_id=info.pad_id,
-                eos_token_id=info.eos_id,
-                # Tied input/output embeddings with the decoder output scaled by d_model**-0.5 (original T5).
-                # transformers 5.x always ties T5's embeddings and reads tie_word_embeddings=False as "do
-                # not scale": tied std-1 embeddings then give logits ~sqrt(d_model) too large (first loss
-                # ~72 instead of ln V). Asking for the tie gets the same tied, scaled model in 4.x and 5.x.
-                tie_word_embeddings=True,
-            ),
-        )
+    kwargs = fields(SIZES[size], info, max(512, max_length))
     overrides = dict(overrides or {})
     if overrides:
         defaults = cls()

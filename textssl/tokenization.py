@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -179,11 +180,47 @@ def save_tokenizer(tokenizer, directory: str | os.PathLike) -> None:
         _portable_config(config)
 
 
+@dataclass(frozen=True)
+class DocumentTemplate:
+    """How a tokenizer wraps one sequence, derived by probing the tokenizer (not from its name).
+
+    ``prefix`` / ``suffix``: special token ids around a document. ``space_between_sentences``: whether a
+    sentence after the first must be tokenized with a leading space to get the tokens it has inside running
+    text (byte-level BPE: ``Ġword``); WordPiece and SentencePiece (prefix ``▁``) do not need it.
+    """
+
+    prefix: tuple[int, ...]
+    suffix: tuple[int, ...]
+    space_between_sentences: bool
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any) -> DocumentTemplate:
+        def enc(text: str, special: bool = False) -> list[int]:
+            return list(tokenizer.encode(text, add_special_tokens=special))
+
+        probe = enc("hello")
+        full = enc("hello", special=True)
+        start = next(
+            (i for i in range(len(full) - len(probe) + 1) if full[i : i + len(probe)] == probe), None
+        )
+        if start is None:
+            raise ConfigError(
+                "could not find the tokenizer's single-sequence template: encoding 'hello' with special tokens "
+                f"gave {full}, without {probe}"
+            )
+        prefix, suffix = tuple(full[:start]), tuple(full[start + len(probe) :])
+        if not prefix and not suffix and getattr(tokenizer, "eos_token_id", None) is not None:
+            suffix = (int(tokenizer.eos_token_id),)  # GPT-2 convention: documents end with the eos token
+        a, b, b_space, ab = enc("hello"), enc("world"), enc(" world"), enc("hello world")
+        space = a + b != ab and a + b_space == ab
+        return cls(prefix, suffix, space)
+
+
 def causal_lm_tokenizer(tokenizer):
     """A copy of ``tokenizer`` that encodes a prompt the way a causal LM trained by textssl continues it.
 
     Training wraps each document in the tokenizer's own template, ``prefix + text + suffix`` (byte-level BPE:
-    ``<s> text </s>``; see :class:`textssl.data.packing.DocumentTemplate`). A prompt is the start of a
+    ``<s> text </s>``; see :class:`DocumentTemplate`). A prompt is the start of a
     document, so the tokenizer saved with a CLM checkpoint keeps the prefix (a BOS exactly when training put
     one before each document) and drops the end-of-document suffix: ``"The dog"`` -> ``<s> The dog``, and
     ``generate()`` continues the text instead of starting after the end. A pair becomes two documents with
@@ -191,8 +228,6 @@ def causal_lm_tokenizer(tokenizer):
     unchanged.
     """
     from tokenizers import processors
-
-    from textssl.data.packing import DocumentTemplate
 
     if getattr(tokenizer, "backend_tokenizer", None) is None:
         return tokenizer

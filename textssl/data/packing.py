@@ -37,48 +37,12 @@ import numpy as np
 from textssl.atomic import atomic_file
 from textssl.data.sentences import SplitFn, get_splitter
 from textssl.errors import ConfigError, MissingKeyError
+from textssl.tokenization import DocumentTemplate
 
 PACKING_VERSION = "1"
 ENCODE_CHUNK = 8192  # sentences per tokenizer call (bounds the Python lists of ids held at once)
 
 PACK_MODES = ("concat", "document")
-
-
-# ---------------------------------------------------------------------------------------------- template
-@dataclass(frozen=True)
-class DocumentTemplate:
-    """How a tokenizer wraps one sequence, derived by probing the tokenizer (not from its name).
-
-    ``prefix`` / ``suffix``: special token ids around a document. ``space_between_sentences``: whether a
-    sentence after the first must be tokenized with a leading space to get the tokens it has inside running
-    text (byte-level BPE: ``Ġword``); WordPiece and SentencePiece (prefix ``▁``) do not need it.
-    """
-
-    prefix: tuple[int, ...]
-    suffix: tuple[int, ...]
-    space_between_sentences: bool
-
-    @classmethod
-    def from_tokenizer(cls, tokenizer: Any) -> DocumentTemplate:
-        def enc(text: str, special: bool = False) -> list[int]:
-            return list(tokenizer.encode(text, add_special_tokens=special))
-
-        probe = enc("hello")
-        full = enc("hello", special=True)
-        start = next(
-            (i for i in range(len(full) - len(probe) + 1) if full[i : i + len(probe)] == probe), None
-        )
-        if start is None:
-            raise ConfigError(
-                "could not find the tokenizer's single-sequence template: encoding 'hello' with special tokens "
-                f"gave {full}, without {probe}"
-            )
-        prefix, suffix = tuple(full[:start]), tuple(full[start + len(probe) :])
-        if not prefix and not suffix and getattr(tokenizer, "eos_token_id", None) is not None:
-            suffix = (int(tokenizer.eos_token_id),)  # GPT-2 convention: documents end with the eos token
-        a, b, b_space, ab = enc("hello"), enc("world"), enc(" world"), enc("hello world")
-        space = a + b != ab and a + b_space == ab
-        return cls(prefix, suffix, space)
 
 
 # ---------------------------------------------------------------------------------------------- tokenization

@@ -20,8 +20,7 @@ the model card (:mod:`textssl.hub.cards`) can read the report without loading th
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from textssl.lazy import lazy_exports
 
 _MODULES = {
     "textssl.finetuning.tasks": (
@@ -53,14 +52,4 @@ _EXPORTS = {name: module for module, names in _MODULES.items() for name in names
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'textssl.finetuning' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

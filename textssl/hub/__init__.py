@@ -15,8 +15,7 @@ results.json checker :func:`load_glue_results` lives with the finetuning report
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from textssl.lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -44,14 +43,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'textssl.hub' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -268,13 +268,18 @@ def check_run_config(ckpt: Path, current: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- deleting, crash-safely
 
 
+def _unused(path: Path) -> Path:
+    """``path``, else ``path.1``, ``path.2``, ...: the first of them that does not exist yet."""
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.{n}")
+    return candidate
+
+
 def _remove(path: Path) -> None:
     """Move ``path`` out of the ``step_N`` namespace (one atomic rename), then delete it."""
-    trash = path.parent / f".trash-{path.name}"
-    n = 0
-    while trash.exists():
-        n += 1
-        trash = path.parent / f".trash-{path.name}.{n}"
+    trash = _unused(path.parent / f".trash-{path.name}")
     os.replace(path, trash)
     _fault_point("prune")
     shutil.rmtree(trash, ignore_errors=True)
@@ -307,11 +312,7 @@ def set_aside_newer(output_dir: Path, step: int) -> list[Path]:
     for ckpt in list_checkpoints(output_dir):
         n = checkpoint_step(ckpt)
         if n is not None and n > step:
-            target = ckpt.parent / f"superseded-{ckpt.name}"
-            i = 0
-            while target.exists():
-                i += 1
-                target = ckpt.parent / f"superseded-{ckpt.name}.{i}"
+            target = _unused(ckpt.parent / f"superseded-{ckpt.name}")
             os.replace(ckpt, target)
             moved.append(target)
     return moved

@@ -11,14 +11,14 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shipped_helpers import KINDS, tok_info
 
 from textssl.collator import Collator
 from textssl.corruption.base import Linear
 from textssl.corruption.masking import SpanMasking, TokenMasking, WholeWordMasking
 from textssl.corruption.ops import kth_smallest
-from textssl.tokenization import TokenizerError, TokenizerInfo, load_tokenizer
+from textssl.tokenization import TokenizerError
 
-KINDS = ("wordpiece", "bpe", "unigram")
 WORDS = (
     "the a of and to in is was for on that with as by it from at his an were are which this be or "
     "language model training pretraining transformer attention corpus sentence document token masking "
@@ -26,12 +26,6 @@ WORDS = (
     "river mountain village station orchestra symphony laboratory experiment hypothesis astronomy "
     "Cambridge Mediterranean Shakespeare Einstein 1987 3.14 well-known state-of-the-art naïve café"
 ).split()
-
-
-@functools.cache
-def tok_info(kind: str):
-    tok = load_tokenizer(kind)
-    return tok, TokenizerInfo.from_tokenizer(tok)
 
 
 def documents(n_docs: int, seed: int = 0) -> list[str]:
