@@ -213,7 +213,7 @@ def compare_arm_run(options: dict, budget_steps: int, warmup: int, steps: int, o
             "save_every": 10**9,
             "report_to": "none",
             "progress": False,
-            "push_to_hub": False,
+            "push_to_hub": None,
         }
     )
     pretrain(cfg)
