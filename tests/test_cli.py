@@ -259,10 +259,17 @@ def test_line_progress_prints_a_line_per_tenth():
 def test_pretrain_progress_stays_short_in_a_log_file(tmp_path):
     """Redirected stderr gets a line per 10%, not a tqdm update per step (7.7 KB for 50 steps before)."""
     log = tmp_path / "stderr.txt"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # A fresh datasets cache, so the corpus is tokenized here (a cached map shows no datasets progress bar).
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OMP_NUM_THREADS": "1",
+        "HF_DATASETS_CACHE": str(tmp_path / "hf"),
+    }
+    env.pop("HF_DATASETS_DISABLE_PROGRESS_BARS", None)
     with open(log, "w") as fh:
         proc = subprocess.run(
-            [sys.executable, "-m", "textssl.cli", "pretrain", "--data", "synthetic:200", "--max-length", "32",
+            [sys.executable, "-m", "textssl.cli", "pretrain", "--data", "synthetic:2000", "--max-length", "32",
              "--batch-size", "4", "--max-steps", "50", "--log-every", "1", "--eval-every", "25",
              "--eval-batches", "1", "--save-every", "50", "--model-overrides", "num_hidden_layers=1",
              "--report-to", "none", "--output-dir", str(tmp_path / "run")],
@@ -271,6 +278,6 @@ def test_pretrain_progress_stays_short_in_a_log_file(tmp_path):
     text = log.read_text()
     assert proc.returncode == 0, text
     assert len(text.encode()) < 5_000, len(text)
-    assert "\r" not in text
+    assert "\r" not in text and "Tokenizing" not in text  # no datasets progress bar either
     progress = [line for line in text.splitlines() if line.startswith("mlm/bert-tiny: ")]
     assert len(progress) == 10 and "50/50 step (100%)" in progress[-1] and "loss=" in progress[-1]

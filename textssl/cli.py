@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from textssl.errors import TextsslError, format_error
+from textssl.training.progress import is_terminal
 
 # Subcommand modules, in the order ``textssl --help`` lists them. Each defines ``register(subparsers)``
 # which adds its parser and sets ``func`` (called with the parsed args, returns an exit code).
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if not is_terminal():
+        # A log file gets textssl's own one-line-per-10% progress; the datasets library's bars (tokenizing,
+        # mapping) would add a carriage-return update per refresh. Read by datasets when it is first imported.
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     try:
         return int(args.func(args) or 0)
     except TextsslError as exc:
