@@ -35,7 +35,7 @@ echo "$deps" >"$site/_textssl_smoke_deps.pth"
 mkdir "$work/run"
 cd "$work/run"
 py="$work/venv/bin/python"
-"$py" - "$repo" "$site" <<'EOF'
+"$py" - "$repo" "$site" "$deps" <<'EOF'
 import sys
 from pathlib import Path
 
@@ -43,10 +43,12 @@ import textssl
 from textssl.glue import compute_metrics
 from textssl.tokenization import TOKENIZER_KINDS, load_tokenizer
 
-repo, site = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
+repo, site, deps = (Path(a).resolve() for a in sys.argv[1:4])
 where = Path(textssl.__file__).resolve()
 assert where.is_relative_to(site), f"textssl imported from {where}, not from the installed wheel in {site}"
-assert not any(Path(p or ".").resolve().is_relative_to(repo) for p in sys.path), "the checkout is on sys.path"
+# The dependencies' site-packages may live inside the checkout (CI's .venv); nothing else of it may be on the path.
+inside = [p for p in sys.path if Path(p or ".").resolve().is_relative_to(repo)]
+assert all(Path(p).resolve().is_relative_to(deps) for p in inside), f"the checkout is on sys.path: {inside}"
 assert (where.parent / "py.typed").is_file(), "py.typed is missing from the wheel"
 for kind in TOKENIZER_KINDS:
     tok = load_tokenizer(kind)
