@@ -192,7 +192,16 @@ def dense_ranks(ids: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
     b, w = ids.shape
     if b == 0 or w == 0 or not valid.any():
         return np.full(ids.shape, -1, np.int64), 0
-    key = np.where(valid, ids.astype(np.int64, copy=False), np.iinfo(np.int64).max)
+    ids = ids.astype(np.int64, copy=False)
+    # Fast path, the usual case of packed blocks: the valid ids never decrease along a row, so a new id is a
+    # change from the previous valid one and the ranks are a running count (no sort).
+    running = np.maximum.accumulate(np.where(valid, ids, np.iinfo(np.int64).min), axis=1)
+    if np.array_equal(running[valid], ids[valid]):
+        before = np.concatenate([np.full((b, 1), np.iinfo(np.int64).min), running[:, :-1]], axis=1)
+        new = valid & (ids != before)
+        rank = np.cumsum(new, 1) - 1
+        return np.where(valid, rank, -1), int(rank[:, -1].max()) + 1
+    key = np.where(valid, ids, np.iinfo(np.int64).max)
     order = np.argsort(key, axis=1, kind="stable")
     ordered = np.take_along_axis(key, order, 1)
     ordered_valid = np.take_along_axis(valid, order, 1)
