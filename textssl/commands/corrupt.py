@@ -408,19 +408,9 @@ def _needs_unigram_counts(strategy) -> bool:
     return any(getattr(s, "source", None) == "unigram" for s in members)
 
 
-def _spec_line(strategy) -> str:
-    """The strategy's spec as one line of YAML: what to write under ``strategy:`` in a pretraining config."""
-    import yaml
-
-    from textssl.corruption import spec_of
-
-    return yaml.safe_dump(
-        spec_of(strategy, full=False), default_flow_style=True, sort_keys=False, width=10**6
-    ).strip()
-
-
 def run_corrupt(args: argparse.Namespace) -> int:
     from textssl.collator import Collator
+    from textssl.corruption import spec_line
 
     if args.max_length < 2:
         raise ConfigError(f"--max-length must be at least 2, got {args.max_length}")
@@ -444,7 +434,7 @@ def run_corrupt(args: argparse.Namespace) -> int:
         f["_step"] = args.step
     out = collator(feats)
     print(f"strategy : {strategy!r}")
-    print(f"spec     : {_spec_line(strategy)}")
+    print(f"spec     : {spec_line(strategy)}")
     print(
         f"tokenizer: {tok_name} ({info.kind}); seed {args.seed}; step {args.step}; block length {args.max_length}"
     )

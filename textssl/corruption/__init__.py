@@ -15,7 +15,7 @@ from textssl.corruption.denoising import DocumentRotation, TextInfilling, TokenD
 from textssl.corruption.masking import SpanMasking, TokenMasking, WholeWordMasking
 from textssl.corruption.replacement import WordReplacement
 from textssl.corruption.sentences import NextSentence, SentenceOrder, SentencePermutation
-from textssl.corruption.spec import STRATEGIES, build_strategy, spec_of, strategy_from_spec
+from textssl.corruption.spec import STRATEGIES, build_strategy, spec_line, spec_of, strategy_from_spec
 from textssl.corruption.t5 import T5SpanCorruption, compute_input_and_target_lengths
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "WordReplacement",
     "build_strategy",
     "compute_input_and_target_lengths",
+    "spec_line",
     "spec_of",
     "strategy_from_spec",
 ]

@@ -279,3 +279,12 @@ def spec_of(strategy: Strategy, full: bool = True) -> SpecValue:
         if full or default is inspect.Parameter.empty or value != schedule_spec(default):
             args[arg] = value
     return {"name": name, **args} if args or full else name
+
+
+def spec_line(strategy: Strategy) -> str:
+    """``spec_of(strategy, full=False)`` as one line of YAML: what to write under ``strategy:`` in a config
+    (shown by ``textssl corrupt`` and in model cards)."""
+    import yaml
+
+    spec = spec_of(strategy, full=False)
+    return yaml.safe_dump(spec, default_flow_style=True, sort_keys=False, width=10**6).strip()

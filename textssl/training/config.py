@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from textssl.configbase import MIXED_PRECISION, ConfigBase, add_arguments
+from textssl.configbase import MIXED_PRECISION, ConfigBase, MixedPrecision, add_arguments
 from textssl.errors import ConfigError
 
 SCHEDULES = ("linear", "cosine", "wsd", "constant")
@@ -52,7 +52,7 @@ class PretrainConfig(ConfigBase):
     decay: float = 0.2  # wsd: fraction of the run spent decaying
     max_steps: int = 1000
     budget_minutes: float | None = None  # stop (and tie the schedule) to wall-clock time
-    mixed_precision: str = "no"
+    mixed_precision: MixedPrecision = "no"
     seed: int = 0
     # bookkeeping
     output_dir: str = "runs/pretrain"

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from textssl.atomic import atomic_dir, replace_dir
-from textssl.corruption import spec_of, strategy_from_spec
+from textssl.corruption import spec_line, spec_of, strategy_from_spec
 from textssl.errors import CheckpointError, ConfigError, DataError, TrainingError
 from textssl.models import build_config, count_parameters, max_positions
 from textssl.objectives import Objective, build_objective
@@ -506,13 +506,10 @@ def objective_strategy(cfg: PretrainConfig, objective: Objective):
 
 def strategy_card_line(strategy) -> str:
     """The strategy as the one-line YAML spec a config would hold (``repr`` for an unregistered strategy)."""
-    import yaml
-
     try:
-        spec = spec_of(strategy, full=False)
+        return f"`{spec_line(strategy)}`"
     except ConfigError:
         return repr(strategy)
-    return "`" + yaml.safe_dump(spec, default_flow_style=True, width=10_000).strip() + "`"
 
 
 @torch.no_grad()
