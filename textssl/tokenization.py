@@ -168,8 +168,7 @@ def _nonempty(texts: Iterable[str]) -> Iterator[str]:
 
 def _atomic_save(tokenizer, output_dir: Path) -> None:
     with atomic_dir(output_dir) as tmp:
-        tokenizer.save_pretrained(str(tmp))
-        _portable_config(tmp / "tokenizer_config.json")
+        save_tokenizer(tokenizer, tmp)
 
 
 def save_tokenizer(tokenizer, directory: str | os.PathLike) -> None:

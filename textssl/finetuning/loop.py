@@ -466,10 +466,11 @@ def _save_finetuned(model, tokenizer, result: dict, output_dir: Path) -> None:
     """Model, tokenizer, ``finetune_results.json`` and the model card, written as one atomic directory."""
     from textssl.hub.cards import write_model_card
     from textssl.hub.names import run_name
+    from textssl.tokenization import save_tokenizer
 
     with atomic_dir(output_dir) as tmp:
         model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        save_tokenizer(tokenizer, tmp)  # the portable tokenizer class, as pretraining checkpoints save it
         (tmp / "finetune_results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         # a finetuned card: text-classification, its own model-index entry, the base model's Hub id if known
         write_model_card(tmp, finetuned=result, model_name=run_name(output_dir))
