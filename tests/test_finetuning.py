@@ -99,6 +99,12 @@ def save_tiny(
         config = tf.ElectraConfig(embedding_size=32, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                                   intermediate_size=64, max_position_embeddings=64, **small)  # fmt: skip
         model = tf.ElectraForPreTraining(config)
+    elif arch == "modernbert":
+        config = tf.ModernBertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                                     max_position_embeddings=64, pad_token_id=tok.pad_token_id,
+                                     bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id,
+                                     cls_token_id=tok.cls_token_id, sep_token_id=tok.sep_token_id, **small)  # fmt: skip
+        model = tf.ModernBertForMaskedLM(config)
     elif arch == "gpt2":  # a causal LM saved without pad_token_id, as GPT-2 is
         config = tf.GPT2Config(n_embd=32, n_layer=1, n_head=2, n_positions=64, pad_token_id=None, **small)
         model = tf.GPT2LMHeadModel(config)
@@ -193,6 +199,38 @@ def test_other_checkpoint_kinds(tmp_path, glue_dir, arch, tokenizer):
     path = save_tiny(tmp_path / arch, arch, tokenizer)
     result = finetune(path, "mrpc", data_dir=glue_dir, **{**FAST, "epochs": 1})
     assert set(result["metrics"]) == {"accuracy", "f1"}
+
+
+def test_mean_pooling_reads_every_real_token_and_only_where_the_architecture_offers_it(tmp_path, glue_dir, capsys):
+    import torch
+
+    from textssl.finetuning import get_task
+    from textssl.finetuning.loading import load_classifier
+
+    path = save_tiny(tmp_path / "modernbert", "modernbert")
+    tok = textssl.load_tokenizer("wordpiece")
+    spec = get_task("sst2")
+    ids = tok(["a fine film", "a fine film"], padding="max_length", max_length=12, return_tensors="pt")
+    short = tok(["a fine film"], return_tensors="pt")
+    heads = {}
+    for pooling in ("cls", "mean"):
+        torch.manual_seed(0)
+        model = load_classifier(path, spec, tok, pooling=pooling).eval()
+        assert model.config.classifier_pooling == pooling
+        with torch.no_grad():
+            heads[pooling] = model(**ids).logits[0]
+            if pooling == "mean":  # the average skips pad positions: padding does not change the logits
+                torch.testing.assert_close(model(**short).logits[0], heads[pooling], rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(heads["cls"], heads["mean"])  # the same weights, a different pooled vector
+    result = finetune(path, "sst2", data_dir=glue_dir, **{**FAST, "epochs": 1, "pooling": "mean"})
+    assert 0.0 <= result["score"] <= 1.0
+    # BERT's classifier always reads [CLS] through its pooler: asking for mean pooling is a one-line error.
+    bert = save_tiny(tmp_path / "bert", "bert")
+    args = ["finetune", "--model", str(bert), "--task", "sst2", "--data-dir", str(glue_dir), "--pooling", "mean"]
+    assert cli([*args, "--output-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--pooling mean: the bert classifier" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_causal_lm_tokenizer_without_pad_token(tmp_path, glue_dir):

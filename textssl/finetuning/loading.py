@@ -148,6 +148,7 @@ def load_classifier(
     tokenizer,
     random_init: bool = False,
     trust_remote_code: bool = False,
+    pooling: str = "auto",
 ):
     """An ``AutoModelForSequenceClassification`` for ``spec`` from a checkpoint (or its config, if random_init).
 
@@ -167,6 +168,7 @@ def load_classifier(
         kwargs["id2label"] = dict(enumerate(labels))
         kwargs["label2id"] = {name: i for i, name in enumerate(labels)}
     config = load_config(path, trust_remote_code=trust_remote_code, **kwargs)
+    set_pooling(config, pooling, path)
     if getattr(config, "pad_token_id", None) is None:
         config.pad_token_id = tokenizer.pad_token_id
     check_vocab(config, tokenizer, path)
@@ -218,6 +220,19 @@ def _is_load_error(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(
         s in text for s in ("pytorchstreamreader", "zip archive", "checkpoint file")
     )
+
+
+def set_pooling(config, pooling: str, path: str) -> None:
+    """Apply ``pooling`` (``auto``, ``cls`` or ``mean``) to a classifier config, or say why it cannot be."""
+    if pooling == "auto":
+        return
+    if not hasattr(config, "classifier_pooling"):
+        raise ConfigError(
+            f"--pooling {pooling}: the {getattr(config, 'model_type', '?')} classifier of {path} has a fixed "
+            "pooling; only architectures with a classifier_pooling option (modernbert) can change it",
+            hint="use --pooling auto for this model",
+        )
+    config.classifier_pooling = pooling
 
 
 def check_vocab(config, tokenizer, path: str) -> None:

@@ -430,7 +430,7 @@ def run_one(
     spec, tok = prepared.spec, prepared.tokenizer
     init = RANDOM_INIT if random_init else PRETRAINED
     set_seed(seed)  # the head (and, for random init, every weight) is drawn from this seed
-    model = load_classifier(model_path, spec, tok, random_init=random_init)
+    model = load_classifier(model_path, spec, tok, random_init=random_init, pooling=config.pooling)
     result = train_and_evaluate(
         model,
         tok,

@@ -48,6 +48,7 @@ class FinetuneConfig(ConfigBase):
     max_grad_norm: float = 1.0
     max_length: int = 128
     select: Literal["best", "last"] = "best"
+    pooling: Literal["auto", "cls", "mean"] = "auto"
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     mixed_precision: MixedPrecision = "no"
@@ -88,6 +89,8 @@ FIELD_HELP: dict[str, str] = {
     "max_grad_norm": "clip gradients to this global norm (0: no clipping)",
     "max_length": "truncate inputs to this many tokens",
     "select": "report the best dev epoch or the last",
+    "pooling": "what the classifier reads: auto (the architecture's own head), cls (the first token) or mean "
+    "(the average over non-pad tokens; ModernBERT only, through its classifier_pooling)",
     "max_train_samples": "train on a fixed random subset of this size",
     "max_eval_samples": "evaluate on a fixed random subset (quick checks only)",
     "mixed_precision": "Accelerate mixed precision",
