@@ -201,7 +201,9 @@ def test_other_checkpoint_kinds(tmp_path, glue_dir, arch, tokenizer):
     assert set(result["metrics"]) == {"accuracy", "f1"}
 
 
-def test_mean_pooling_reads_every_real_token_and_only_where_the_architecture_offers_it(tmp_path, glue_dir, capsys):
+def test_mean_pooling_reads_every_real_token_and_only_where_the_architecture_offers_it(
+    tmp_path, glue_dir, capsys
+):
     import torch
 
     from textssl.finetuning import get_task
@@ -226,8 +228,8 @@ def test_mean_pooling_reads_every_real_token_and_only_where_the_architecture_off
     assert 0.0 <= result["score"] <= 1.0
     # BERT's classifier always reads [CLS] through its pooler: asking for mean pooling is a one-line error.
     bert = save_tiny(tmp_path / "bert", "bert")
-    args = ["finetune", "--model", str(bert), "--task", "sst2", "--data-dir", str(glue_dir), "--pooling", "mean"]
-    assert cli([*args, "--output-dir", str(tmp_path / "out")]) == 2
+    args = ["finetune", "--model", str(bert), "--task", "sst2", "--data-dir", str(glue_dir)]
+    assert cli([*args, "--pooling", "mean", "--output-dir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "--pooling mean: the bert classifier" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
