@@ -11,7 +11,7 @@ from textssl.cli import main
 from textssl.compare.arms import arm_options, parse_arms
 from textssl.compare.config import load_compare_config, parse_budget
 from textssl.compare.flops import arm_flops, sequence_flops
-from textssl.compare.report import summarize_model, upsert_section
+from textssl.compare.report import gain_trend, results_markdown, summarize_model, upsert_section
 from textssl.errors import ConfigError
 
 TINY = """\
@@ -363,3 +363,35 @@ def test_every_compare_preset_is_valid() -> None:
         assert cfg.arms and cfg.budget.value > 0
         for arm in cfg.arms:
             assert arm_options(arm, cfg.common)["objective"]
+
+
+def _point(step: int, flops_per_step: float, gain: float) -> dict:
+    return {"step": step, "fraction": step / 800, "flops": step * flops_per_step, "train_seconds": step * 0.1,
+            "gain_over_twin": gain}  # fmt: skip
+
+
+def test_gain_trend_is_a_line_in_log_compute_and_extrapolates_the_budget_for_each_target() -> None:
+    # +0.5 at 200 steps, +1.0 at 400, +1.5 at 800: exactly +0.5 per doubling
+    arm = {"name": "mlm", "steps": 800, "flops_per_step": 1e9,
+           "points": [_point(200, 1e9, 0.5), _point(400, 1e9, 1.0), _point(800, 1e9, 1.5)]}  # fmt: skip
+    trend = gain_trend(arm)
+    assert trend["points"] == 3 and trend["gain_per_doubling"] == pytest.approx(0.5)
+    one, three = trend["crossings"]["1"], trend["crossings"]["3"]
+    assert one["budget_multiple"] == pytest.approx(0.5)  # +1 was reached at 400 of 800 steps
+    # +3 is three doublings past +1.5: 8x the budget, 6,400 steps at 0.1 s each
+    assert three["budget_multiple"] == pytest.approx(8.0) and three["flops"] == pytest.approx(6.4e12)
+    assert three["train_minutes"] == pytest.approx(6400 * 0.1 / 60)
+    # a gain that shrinks with compute never reaches a target; one point (or one budget) is no trend
+    falling = {**arm, "points": [_point(200, 1e9, 1.0), _point(800, 1e9, 0.0)]}
+    assert gain_trend(falling)["crossings"] == {"1": None, "3": None}
+    assert gain_trend({**arm, "points": [_point(800, 1e9, 1.5)]}) is None
+    results = {"tasks": [], "seeds": [0], "budget": "steps:800", "eval_at": [0.25, 0.5, 1.0],
+               "finetune": {"batch_size": 32, "epochs": 3, "warmup_ratio": 0.1, "max_length": 128},
+               "finetune_lrs": [1e-3], "arms": [{**arm, "objective": "mlm", "baseline": "b", "trend": trend}],
+               "baselines": {}, "seconds": 60}  # fmt: skip
+    for p in results["arms"][0]["points"]:
+        p.update(tokens=p["step"], pretrain_eval={})
+    md = results_markdown(results)
+    assert "+0.50 points of the average over its random-init twin per doubling of compute" in md
+    assert "+1 at 4e11 FLOPs (within the budget)" in md and "+3 at 6.4e12 FLOPs (8.0x the budget" in md
+    assert "| mlm | 100% | 800 |" in md and "| +1.5 |" in md

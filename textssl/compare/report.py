@@ -35,6 +35,10 @@ _SHORT = {
 }
 
 
+# Gains over the random-init twin (points of the average) whose compute the trend line extrapolates.
+TREND_TARGETS = (1.0, 3.0)
+
+
 def _lr_key(lr: float) -> str:
     return f"{lr:g}"
 
@@ -137,7 +141,71 @@ def build_results(state: Mapping[str, Any], arms: Sequence[str]) -> dict[str, An
                     "size": opts.get("size", "tiny"),
                     **summary,
                 }
+    for arm in results["arms"]:
+        twin = results["baselines"].get(arm["baseline"], {}).get("average")
+        for p in arm["points"]:
+            if twin and twin["complete"] and p.get("average", {}).get("complete"):
+                p["gain_over_twin"] = 100 * (p["average"]["median"] - twin["median"])
+        arm["trend"] = gain_trend(arm)
     return results
+
+
+def gain_trend(arm: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A least-squares line through (log2 FLOPs, gain over the twin) of an arm's evaluation points.
+
+    The gain of a short pretraining run tends to grow by a roughly constant amount per doubling of compute, so
+    the line answers "how much does each doubling buy, and at what budget would the gain reach +N points if it
+    kept that slope" (``TREND_TARGETS``). Needs two points at different budgets; an extrapolation, not a
+    measurement, and only as good as the straight line through the measured points.
+    """
+    import math
+
+    pts = [(math.log2(p["flops"]), p["gain_over_twin"]) for p in arm["points"] if "gain_over_twin" in p]
+    if len({x for x, _ in pts}) < 2:
+        return None
+    mx, my = statistics.fmean(x for x, _ in pts), statistics.fmean(y for _, y in pts)
+    slope = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
+    budget = arm["steps"] * arm["flops_per_step"]
+    last = max(arm["points"], key=lambda p: p["step"])
+    seconds_per_flop = last["train_seconds"] / last["flops"] if last["flops"] else 0.0
+    crossings = {}
+    for target in TREND_TARGETS:
+        if slope <= 0:
+            crossings[f"{target:g}"] = None
+            continue
+        flops = 2 ** (mx + (target - my) / slope)
+        crossings[f"{target:g}"] = {
+            "flops": flops,
+            "budget_multiple": flops / budget,
+            "train_minutes": flops * seconds_per_flop / 60,
+        }
+    return {"points": len(pts), "gain_per_doubling": slope, "crossings": crossings}
+
+
+def trend_lines(results: Mapping[str, Any]) -> list[str]:
+    """One sentence per arm with a trend: the gain per doubling of compute and where it would reach each target."""
+    lines = []
+    for arm in results["arms"]:
+        trend = arm.get("trend")
+        if not trend:
+            continue
+        text = (
+            f"- **{arm['name']}**: {trend['gain_per_doubling']:+.2f} points of the average over its random-init "
+            f"twin per doubling of compute (a line through {trend['points']} points)"
+        )
+        parts = []
+        for target, cross in trend["crossings"].items():
+            if cross is None:
+                parts.append(f"never reaches +{target} at this slope")
+            elif cross["budget_multiple"] <= 1:
+                parts.append(f"+{target} at {human(cross['flops'])} FLOPs (within the budget)")
+            else:
+                parts.append(
+                    f"+{target} at {human(cross['flops'])} FLOPs ({cross['budget_multiple']:.1f}x the budget, "
+                    f"about {cross['train_minutes']:.0f} minutes at this run's speed)"
+                )
+        lines.append(text + "; " + "; ".join(parts) + ".")
+    return lines
 
 
 def _duration(seconds: float) -> str:
@@ -173,7 +241,7 @@ def rows(results: Mapping[str, Any], arm_filter: str | None = None) -> list[str]
     """The markdown table: one row per arm x evaluation point, then the random-init twins."""
     tasks = results["tasks"]
     head = ["arm", "budget", "step", "tokens", "FLOPs", "pretrain time", "pretrain eval"]
-    head += [_task_header(results, t) for t in tasks] + ["average"]
+    head += [_task_header(results, t) for t in tasks] + ["average", "vs twin"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     used = set()
     for arm in results["arms"]:
@@ -192,12 +260,13 @@ def rows(results: Mapping[str, Any], arm_filter: str | None = None) -> list[str]
             ]
             cells += [_cell(p.get("tasks", {}).get(t)) for t in tasks]
             cells.append(_cell(p.get("average")))
+            cells.append(f"{p['gain_over_twin']:+.1f}" if "gain_over_twin" in p else "–")
             lines.append("| " + " | ".join(cells) + " |")
     for key, b in results["baselines"].items():
         if arm_filter and key not in used:
             continue
         cells = [f"{RANDOM_INIT} ({key})", "–", "0", "0", "0", "–", "–"]
-        cells += [_cell(b["tasks"].get(t)) for t in tasks] + [_cell(b.get("average"))]
+        cells += [_cell(b["tasks"].get(t)) for t in tasks] + [_cell(b.get("average")), "–"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -214,7 +283,8 @@ def results_markdown(results: Mapping[str, Any]) -> str:
         *rows(results),
         "",
         f"Dev scores x100: median over {n} seed{'s' * (n > 1)} (min–max), best dev epoch. Average = mean of the "
-        "per-task medians; its range spans the per-seed task averages. FLOPs = training FLOPs (3 x forward) "
+        "per-task medians; its range spans the per-seed task averages; vs twin = the average minus that of the "
+        "architecture's random-init twin, in points. FLOPs = training FLOPs (3 x forward) "
         "counted per objective (docs/compare.md); pretrain time = training seconds of the arm up to that step. "
         "Points below 100% are checkpoints of the full run (its learning-rate schedule spans the whole budget).",
         "",
@@ -243,6 +313,9 @@ def results_markdown(results: Mapping[str, Any]) -> str:
         for key, b in results["baselines"].items():
             cells = [f"{b['tasks'][t]['lr']:g}" if t in b["tasks"] else "–" for t in results["tasks"]]
             lines.append(f"| {RANDOM_INIT} ({key}) | " + " | ".join(cells) + " |")
+    trend = trend_lines(results)
+    if trend:
+        lines += ["", "Trend (an extrapolation, not a measurement):", "", *trend]
     lines += ["", f"{results['seconds'] / 60:.1f} minutes in all."]
     return "\n".join(lines) + "\n"
 
