@@ -393,5 +393,27 @@ def test_gain_trend_is_a_line_in_log_compute_and_extrapolates_the_budget_for_eac
         p.update(tokens=p["step"], pretrain_eval={})
     md = results_markdown(results)
     assert "+0.50 points of the average over its random-init twin per doubling of compute" in md
-    assert "+1 at 4e11 FLOPs (within the budget)" in md and "+3 at 6.4e12 FLOPs (8.0x the budget" in md
+    assert "+1 at 4e11 FLOPs (within the budget)" in md
+    assert "+3 at 6.4e12 FLOPs (8.0x the budget, about 11 minutes of pretraining" in md
+    # a nearly flat line gives no number of budgets worth printing
+    flat = {**arm, "points": [_point(200, 1e9, 0.0), _point(800, 1e9, 0.1)]}
+    results["arms"][0]["trend"] = gain_trend(flat)
+    assert "+3 only beyond 1,000x the budget (the line is nearly flat)" in results_markdown(results)
     assert "| mlm | 100% | 800 |" in md and "| +1.5 |" in md
+
+
+def test_the_real_data_preset_is_the_recorded_recipe() -> None:
+    """recipes/configs/compare_real.yaml is what README and docs/compare.md report: keep them in step."""
+    cfg = load_compare_config(Path(__file__).parent.parent / "recipes" / "configs" / "compare_real.yaml")
+    assert [a.name for a in cfg.arms] == ["mlm"] and str(cfg.budget) == "steps:27000"
+    assert (
+        cfg.eval_at == [0.25, 0.5, 1.0] and cfg.tasks == ["sst2", "mrpc", "cola"] and cfg.seeds == [0, 1, 2]
+    )
+    assert cfg.finetune_lrs == [1e-3, 3e-3] and cfg.finetune["max_train_samples"] == 5000
+    assert cfg.common["data"] == "../shared/data/corpus/nltk/m*.txt" and cfg.common["size"] == "tiny"
+    assert cfg.train_tokenizer == {"kind": "wordpiece", "vocab_size": 8000}
+    # every evaluation point's checkpoint survives the run (save_every divides each point, enough are kept)
+    steps = [round(f * 27000) for f in cfg.eval_at]
+    assert all(s % cfg.common["save_every"] == 0 for s in steps) and cfg.common["keep_checkpoints"] >= len(
+        steps
+    )

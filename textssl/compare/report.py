@@ -37,6 +37,7 @@ _SHORT = {
 
 # Gains over the random-init twin (points of the average) whose compute the trend line extrapolates.
 TREND_TARGETS = (1.0, 3.0)
+FAR_MULTIPLE = 1000  # crossings further out than this many budgets are reported as "beyond", not as a number
 
 
 def _lr_key(lr: float) -> str:
@@ -182,6 +183,12 @@ def gain_trend(arm: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"points": len(pts), "gain_per_doubling": slope, "crossings": crossings}
 
 
+def _long_duration(minutes: float) -> str:
+    if minutes < 120:
+        return f"{minutes:.0f} minutes"
+    return f"{minutes / 60:.0f} hours" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days"
+
+
 def trend_lines(results: Mapping[str, Any]) -> list[str]:
     """One sentence per arm with a trend: the gain per doubling of compute and where it would reach each target."""
     lines = []
@@ -199,10 +206,12 @@ def trend_lines(results: Mapping[str, Any]) -> list[str]:
                 parts.append(f"never reaches +{target} at this slope")
             elif cross["budget_multiple"] <= 1:
                 parts.append(f"+{target} at {human(cross['flops'])} FLOPs (within the budget)")
+            elif cross["budget_multiple"] > FAR_MULTIPLE:
+                parts.append(f"+{target} only beyond {FAR_MULTIPLE:,}x the budget (the line is nearly flat)")
             else:
                 parts.append(
                     f"+{target} at {human(cross['flops'])} FLOPs ({cross['budget_multiple']:.1f}x the budget, "
-                    f"about {cross['train_minutes']:.0f} minutes at this run's speed)"
+                    f"about {_long_duration(cross['train_minutes'])} of pretraining at this run's speed)"
                 )
         lines.append(text + "; " + "; ".join(parts) + ".")
     return lines
