@@ -22,3 +22,31 @@ def tokenizers(tmp_path_factory):
     from blocks_helpers import train_tokenizers
 
     return train_tokenizers(tmp_path_factory.mktemp("tok"))
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """Any connection that is not to loopback fails the test instead of reaching the network."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise AssertionError(f"test tried to reach {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run fastest single-threaded, and a shared, busy machine makes 2 threads 5-10x slower.
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

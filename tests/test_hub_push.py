@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -212,19 +211,9 @@ class FakeHub(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def fake_hub(monkeypatch):
+def fake_hub(monkeypatch, loopback_only):  # loopback_only: a safety net against reaching the network
     import huggingface_hub.constants as constants
 
-    # Safety net: any connection that is not to loopback fails the test instead of reaching the network.
-    real_connect = socket.socket.connect
-
-    def loopback_only(sock, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise AssertionError(f"test tried to reach {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", loopback_only)
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
     server.log, server.created, server.files = [], [], {}
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -7,6 +7,7 @@ evaluation point and a resumed comparison reports exactly what an uninterrupted 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -159,8 +160,6 @@ def gain_trend(arm: Mapping[str, Any]) -> dict[str, Any] | None:
     kept that slope" (``TREND_TARGETS``). Needs two points at different budgets; an extrapolation, not a
     measurement, and only as good as the straight line through the measured points.
     """
-    import math
-
     pts = [(math.log2(p["flops"]), p["gain_over_twin"]) for p in arm["points"] if "gain_over_twin" in p]
     if len({x for x, _ in pts}) < 2:
         return None
